@@ -1,0 +1,100 @@
+"""Citations: verified, not trusted.
+
+Every sentence of a model's draft is checked against the passages' sentences. A sentence is kept only with the
+evidence sentence that supports it best, preferring the passage it cited; markers pointing nowhere are dropped,
+missing markers added, and sentences nothing supports are removed (and reported). Each kept sentence gets a
+fresh marker ``[n]`` whose ``Citation`` quotes the supporting sentence verbatim at its source offsets.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .evidence import Sentence, passage_sentences, split_sentences, support_matrix
+from .types import Citation, Passage
+
+REFUSAL = "The documents don't say. None of the indexed passages answers this question."
+# Support an answer sentence needs from one evidence sentence to be kept (eval/calibrate.py).
+CLAIM_THRESHOLD = 0.5
+_MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+_DECLINE = re.compile(
+    r"\b(i don'?t know|i do not know|not (?:mentioned|stated|provided|specified|given)|no information|"
+    r"(?:do|does) not (?:say|mention|contain|specify|provide)|cannot (?:be )?(?:determine|answer)|unknown)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Verified:
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)  # draft sentences removed for lack of support
+
+    @property
+    def empty(self) -> bool:
+        return not self.citations
+
+
+def cite(sentences: list[Sentence], passages: list[Passage], first: int = 1) -> list[Citation]:
+    """Number the evidence sentences from ``first``; each quote is the sentence as it stands in the source."""
+    return [
+        Citation(
+            n=first + i,
+            source=passages[s.passage].source,
+            chunk_id=passages[s.passage].chunk_id,
+            quote=s.text,
+            start=s.start,
+            end=s.end,
+        )
+        for i, s in enumerate(sentences)
+    ]
+
+
+def is_decline(draft: str) -> bool:
+    return not draft.strip() or bool(_DECLINE.search(draft))
+
+
+def parse_claims(draft: str, n_passages: int) -> list[tuple[str, list[int]]]:
+    """(sentence without markers, 0-based passages it cites) per sentence; markers beyond range are dropped."""
+    claims = []
+    for start, end in split_sentences(draft):
+        sentence = draft[start:end]
+        cited = [int(n) - 1 for group in _MARKER.findall(sentence) for n in group.split(",")]
+        text = _MARKER.sub("", sentence).strip()
+        if re.search(r"\w", text):
+            claims.append((text, sorted({i for i in cited if 0 <= i < n_passages})))
+        elif claims:  # a marker split off as its own "sentence" belongs to the one before
+            claims[-1][1].extend(i for i in cited if 0 <= i < n_passages)
+    return claims
+
+
+def verify(draft: str, passages: list[Passage], embeddings) -> Verified:
+    claims = parse_claims(draft, len(passages))
+    evidence = passage_sentences(passages)
+    if not claims or not evidence:
+        return Verified(text="", unsupported=[c for c, _ in claims])
+    support = support_matrix([c for c, _ in claims], [e.text for e in evidence], embeddings)
+    kept: list[tuple[str, Sentence]] = []
+    unsupported: list[str] = []
+    for row, (claim, cited) in enumerate(claims):
+        ranked = sorted(range(len(evidence)), key=lambda j: support[row, j], reverse=True)
+        in_cited = [j for j in ranked if evidence[j].passage in cited and support[row, j] >= CLAIM_THRESHOLD]
+        anywhere = [j for j in ranked if support[row, j] >= CLAIM_THRESHOLD]
+        choice = (in_cited or anywhere or [None])[0]  # the cited passage first; else re-attribute
+        if choice is None:
+            unsupported.append(claim)
+        else:
+            kept.append((claim, evidence[choice]))
+    citations = cite([e for _, e in kept], passages)
+    text = " ".join(with_marker(claim, c.n) for (claim, _), c in zip(kept, citations))
+    return Verified(text=text, citations=citations, unsupported=unsupported)
+
+
+def with_marker(sentence: str, n: int) -> str:
+    """The marker goes before a sentence's closing punctuation, as a reader expects: 'It is so [1].'"""
+    body = sentence.rstrip()
+    match = re.search(r"[.!?]+[\"'”’]*$", body)
+    if match:
+        return f"{body[: match.start()]} [{n}]{body[match.start():]}"
+    return f"{body} [{n}]"

@@ -1,0 +1,145 @@
+"""assistant ingest | ask | ui | eval — a thin layer over the Python API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .types import Answer
+
+EXIT_ERROR = 2
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--index", dest="index_dir", type=Path, help="index folder (default: index/)")
+    parser.add_argument("--llm", help="answer backend, provider:model (e.g. extractive, llamacpp, openai:NAME)")
+
+
+def _settings(args) -> dict:
+    return {k: getattr(args, k, None) for k in ("index_dir", "llm")}
+
+
+def _progress_bar(desc: str):
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, desc=desc, unit="file", file=sys.stderr, dynamic_ncols=True)
+
+    def update(done: int, total: int, note: str) -> None:
+        bar.total = total
+        bar.n = done
+        bar.set_postfix_str(note[-60:], refresh=False)
+        bar.refresh()
+
+    return bar, update
+
+
+def cmd_ingest(args) -> int:
+    from .api import Assistant
+
+    assistant = Assistant(**_settings(args))
+    bar, update = _progress_bar("ingest")
+    report = assistant.ingest(args.paths or None, progress=update)
+    bar.close()
+    for path, reason in report.skipped:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    print(report.summary())
+    return 0
+
+
+def render(result: Answer) -> str:
+    lines = [] if result.refused else [""]
+    for c in result.citations:
+        lines.append(f"[{c.n}] {c.source} @{c.start}-{c.end}: \u201c{c.quote}\u201d")
+    if result.refused and result.passages:
+        lines.append("\nClosest passages:")
+        for i, p in enumerate(result.passages[:3], start=1):
+            snippet = " ".join(p.text.split())[:240]
+            lines.append(f"  {i}. {p.source} @{p.start}-{p.end} (relevance {p.relevance:.2f}): {snippet}")
+    return "\n".join(lines)
+
+
+def cmd_ask(args) -> int:
+    from .api import Assistant
+
+    assistant = Assistant(**_settings(args))
+    if args.json:
+        print(json.dumps(assistant.answer(args.question, k=args.k).to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    result = None
+    for item in assistant.stream(args.question, k=args.k):
+        if isinstance(item, Answer):
+            result = item
+        elif sys.stdout.isatty():
+            print(item, end="", flush=True)  # live draft; the verified text follows
+    if sys.stdout.isatty():
+        print("\n" + "-" * 40)
+    print(result.text)
+    print(render(result))
+    return 0
+
+
+def cmd_ui(args) -> int:
+    from .ui import launch
+
+    launch(host=args.host, port=args.port, **_settings(args))
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .evaluation.runner import run_suite
+
+    out = run_suite(
+        suite=args.suite, questions=args.questions, data=args.data, limit=args.limit, out=args.out,
+        **_settings(args),
+    )
+    print(f"report: {out / 'report.md'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="assistant", description="Offline document Q&A with verified citations.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ingest = sub.add_parser("ingest", help="index files and folders (default: seeds/), incrementally")
+    ingest.add_argument("paths", nargs="*", type=Path)
+    _common(ingest)
+    ingest.set_defaults(func=cmd_ingest)
+
+    ask = sub.add_parser("ask", help="answer one question with citations")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("-k", type=int, default=None, help="passages to retrieve")
+    _common(ask)
+    ask.set_defaults(func=cmd_ask)
+
+    ui = sub.add_parser("ui", help="open the chat page")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=7860)
+    _common(ui)
+    ui.set_defaults(func=cmd_ui)
+
+    ev = sub.add_parser("eval", help="run an evaluation suite and write metrics.json + report.md")
+    ev.add_argument("--suite", choices=["seed", "scifact", "squad2"], default="seed")
+    ev.add_argument("--questions", type=Path, help="your own question file (seed suite format)")
+    ev.add_argument("--data", type=Path, help="benchmark data folder (default: ../shared/bench/<suite>)")
+    ev.add_argument("--limit", type=int, help="at most this many questions")
+    ev.add_argument("--out", type=Path, help="report folder (default: eval/reports/<suite>)")
+    _common(ev)
+    ev.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .api import QuestionError
+    from .store import IndexBusy
+
+    try:
+        return args.func(args)
+    except (QuestionError, IndexBusy, FileNotFoundError, ValueError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,77 @@
+"""Settings: CLI flags > environment (``ASSISTANT_*``) > TOML file > defaults.
+
+The TOML file is ``$ASSISTANT_HOME/config.toml`` (or ``ASSISTANT_CONFIG``); ``ASSISTANT_HOME`` also holds the
+assembled model files. Relative paths are taken from the current directory, like git's.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+# Offline and quiet before any library that reads these is imported (huggingface_hub, chromadb, gradio).
+for _name, _value in {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+}.items():
+    os.environ.setdefault(_name, _value)
+
+
+def _default_home() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "assistant"
+
+
+@dataclass(frozen=True)
+class Settings:
+    index_dir: Path = Path("index")
+    docs_dir: Path = Path("documents")  # where files uploaded through the page are kept
+    seeds_dir: Path = Path("seeds")  # what `ingest` and first start index when given no path
+    home: Path = field(default_factory=_default_home)
+    llm: str = "llamacpp"  # provider:model, see assistant.llm
+    embed_model: str = "all-MiniLM-L6-v2"  # sentence-transformers name or path
+    chroma_url: str = ""  # when set, a Chroma server is used instead of index_dir
+    collection: str = "documents"
+    k: int = 5  # passages handed to the answerer
+    max_file_mb: float = 50.0
+    lock_timeout: float = 60.0  # seconds a second ingest waits for the first before giving up
+    max_question_chars: int = 2000
+    auth: str = ""  # user:password for the page
+
+    @property
+    def model_dir(self) -> Path:
+        return self.home / "models"
+
+
+_ENV = {f.name: f"ASSISTANT_{f.name.upper()}" for f in fields(Settings)}
+
+
+def _coerce(name: str, value):
+    kind = type(getattr(Settings(), name))
+    if isinstance(getattr(Settings(), name), Path):
+        return Path(value).expanduser()
+    return kind(value)
+
+
+def load_settings(**overrides) -> Settings:
+    """Merge the sources by precedence; ``overrides`` are CLI flags (None means not given)."""
+    merged: dict = {}
+    config_file = Path(
+        os.environ.get("ASSISTANT_CONFIG")
+        or Path(os.environ.get("ASSISTANT_HOME") or _default_home()) / "config.toml"
+    )
+    if config_file.is_file():
+        with config_file.open("rb") as fh:
+            merged.update({k: v for k, v in tomllib.load(fh).items() if k in _ENV})
+    merged.update({k: os.environ[env] for k, env in _ENV.items() if env in os.environ})
+    merged.update({k: v for k, v in overrides.items() if v is not None})
+    unknown = set(merged) - set(_ENV)
+    if unknown:
+        raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    return replace(Settings(), **{k: _coerce(k, v) for k, v in merged.items()})

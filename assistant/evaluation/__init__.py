@@ -1,0 +1,1 @@
+"""Offline evaluation: metrics for retrieval, answers, citations, refusals and latency."""

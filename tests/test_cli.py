@@ -1,0 +1,52 @@
+"""The CLI contract other tools rely on: command names, flags, JSON keys, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from .conftest import REPO, SEED
+
+
+def cli(*args, tmp_path, check=True):
+    env = {**os.environ, "ASSISTANT_HOME": str(tmp_path / "home"), "ASSISTANT_LLM": "extractive"}
+    done = subprocess.run([sys.executable, "-m", "assistant", *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=600)
+    if check:
+        assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def test_ask_json_indexes_seeds_on_first_use(tmp_path):
+    done = cli("ask", "What does Article 5 cover?", "--json", "--index", str(tmp_path / "ix"), "-k", "3",
+               tmp_path=tmp_path)
+    payload = json.loads(done.stdout)
+    assert set(payload) >= {"answer", "refused", "citations", "passages", "timings"}
+    assert payload["refused"] is False
+    text = SEED.read_text(encoding="utf-8")
+    for c in payload["citations"]:
+        assert set(c) == {"n", "source", "chunk_id", "quote", "start", "end"}
+        assert text[c["start"]:c["end"]] == c["quote"]
+    assert 1 <= len(payload["passages"]) <= 3
+
+
+def test_ingest_then_ask_in_plain_text(tmp_path):
+    index = str(tmp_path / "ix")
+    first = cli("ingest", "seeds", "--index", index, tmp_path=tmp_path)
+    assert "1 added" in first.stdout
+    again = cli("ingest", "seeds", "--index", index, tmp_path=tmp_path)
+    assert "0 added" in again.stdout and "1 unchanged" in again.stdout
+    done = cli("ask", "Who won the 2018 World Cup?", "--index", index, "--llm", "extractive", tmp_path=tmp_path)
+    assert "don't say" in done.stdout and "Closest passages" in done.stdout
+
+
+def test_bad_question_exits_with_a_clear_error(tmp_path):
+    done = cli("ask", "   ", "--index", str(tmp_path / "ix"), tmp_path=tmp_path, check=False)
+    assert done.returncode == 2 and "question is empty" in done.stderr
+
+
+def test_missing_path_is_reported(tmp_path):
+    done = cli("ingest", "no/such/folder", "--index", str(tmp_path / "ix"), tmp_path=tmp_path, check=False)
+    assert done.returncode == 2 and "no such file or folder" in done.stderr

@@ -1,0 +1,84 @@
+"""Ingest into a real Chroma folder with the real embedder: chunk spans, stable ids, incremental sync."""
+
+from __future__ import annotations
+
+from assistant import Assistant
+from assistant.documents import load_file
+
+from .conftest import SEED, make_settings
+
+
+def _chunk_rows(assistant):
+    got = assistant.index.chunks.get(include=["documents", "metadatas"])
+    return dict(zip(got["ids"], zip(got["documents"], got["metadatas"])))
+
+
+def test_chunks_are_verbatim_spans_with_metadata(seed_assistant):
+    text = SEED.read_text(encoding="utf-8")
+    rows = _chunk_rows(seed_assistant)
+    assert len(rows) >= 3  # the 2.9 kB article cannot fit MiniLM's window in one piece
+    for body, meta in rows.values():
+        assert text[meta["start"] : meta["end"]] == body
+        assert meta["source"].endswith(SEED.name)
+        assert meta["title"].startswith("Cyberattack on Japan")
+    indexes = sorted(meta["chunk_index"] for _, meta in rows.values())
+    assert indexes == list(range(len(rows)))
+
+
+def test_chunks_fit_the_embedder_window(seed_assistant):
+    tokenizer = seed_assistant.index.embeddings._client.tokenizer
+    for body, _ in _chunk_rows(seed_assistant).values():
+        assert len(tokenizer.encode(body, add_special_tokens=False)) <= 256
+
+
+def test_reingest_adds_nothing(tmp_path, corpus):
+    assistant = Assistant(make_settings(tmp_path))
+    first = assistant.ingest([corpus])
+    ids_before = set(_chunk_rows(assistant))
+    second = assistant.ingest([corpus])
+    assert len(first.added) == 1 and first.chunks_written == len(ids_before)
+    assert second.unchanged == first.added and second.chunks_written == 0
+    assert set(_chunk_rows(assistant)) == ids_before
+
+
+def test_changed_and_deleted_files_update_the_index(tmp_path, corpus):
+    assistant = Assistant(make_settings(tmp_path))
+    article = corpus / SEED.name
+    other = corpus / "note.md"
+    other.write_text("# Note\n\nThe harbour master inspects the lighthouse every Tuesday.\n", encoding="utf-8")
+    assistant.ingest([corpus])
+    old_ids = {i for i, (_, m) in _chunk_rows(assistant).items() if m["source"].endswith(SEED.name)}
+
+    article.write_text(article.read_text(encoding="utf-8") + "\n\nKono later visited Canberra.\n", encoding="utf-8")
+    report = assistant.ingest([corpus])
+    assert [s.split("/")[-1] for s in report.updated] == [SEED.name]
+    assert report.unchanged and report.unchanged[0].endswith("note.md")
+    rows = _chunk_rows(assistant)
+    new_ids = {i for i, (_, m) in rows.items() if m["source"].endswith(SEED.name)}
+    assert not (old_ids & new_ids), "old version's chunks must be replaced"
+    new_text = load_file(article).text
+    assert all(new_text[m["start"] : m["end"]] == body for body, m in rows.values() if m["source"].endswith(SEED.name))
+    assert "Canberra" in " ".join(assistant.index.document_text(s) for s in assistant.index.committed())
+
+    other.unlink()
+    report = assistant.ingest([corpus])
+    assert [s.split("/")[-1] for s in report.removed] == ["note.md"]
+    assert not any(m["source"].endswith("note.md") for _, m in _chunk_rows(assistant).values())
+    assert [d["source"].split("/")[-1] for d in assistant.index.documents()] == [SEED.name]
+
+
+def test_remove_forgets_a_document(tmp_path, corpus):
+    assistant = Assistant(make_settings(tmp_path))
+    assistant.ingest([corpus])
+    (source,) = assistant.index.committed()
+    assert assistant.index.remove(source)
+    assert assistant.index.chunks.count() == 0 and assistant.index.documents() == []
+    assert not assistant.index.remove(source)
+
+
+def test_index_reopens_from_disk(tmp_path, corpus):
+    settings = make_settings(tmp_path)
+    Assistant(settings).ingest([corpus])
+    reopened = Assistant(settings)
+    assert len(reopened.index.documents()) == 1
+    assert reopened.retrieve("Senkaku Islands")[0].source.endswith(SEED.name)
