@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from .chain import build_chain, stream_draft
+from .citations import REFUSAL, is_decline, verify
 from .config import Settings, load_settings
-from .extractive import answer_extractive
+from .extractive import STRONG_EVIDENCE, answer_extractive
 from .retrieval import Retriever
 from .store import Index, Progress, SyncReport
 from .types import Answer, Passage
 
+# Below this cosine between question and best passage nothing retrieved is on topic: the LLM is not even asked.
+# Calibrated by eval/calibrate.py (eval/reports/calibration.md).
+RELEVANCE_GATE = 0.15
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+ANSWER_TOKENS = 384
+PROMPT_TOKENS = 350  # the answer prompt's instructions and question, around the passages
+
+
+def _last_user_turn(history: list[dict] | None) -> str:
+    return next((str(t.get("content", "")) for t in reversed(history or []) if t.get("role") == "user"), "")
 
 
 class QuestionError(ValueError):
@@ -36,6 +51,20 @@ class Assistant:
         self.settings = settings or load_settings(**overrides)
         self._index: Index | None = None
         self._retriever: Retriever | None = None
+        self._chain = None
+        self._lock = threading.Lock()  # one generation at a time: a local model is not re-entrant
+
+    def close(self) -> None:
+        """Release the store (a local Chroma folder stays shared with other clients in this process until then)."""
+        if self._index is not None:
+            self._index.close()
+            self._index = self._retriever = self._chain = None
+
+    def __enter__(self) -> Assistant:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     @property
     def index(self) -> Index:
@@ -61,23 +90,73 @@ class Assistant:
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
         return self.retriever.search(clean_question(question, self.settings.max_question_chars), k or self.settings.k)
 
+    @property
+    def chain(self):
+        if self._chain is None:
+            from .llm import context_window, count_tokens, make_chat_model
+
+            llm = make_chat_model(self.settings.llm, self.settings, max_tokens=ANSWER_TOKENS)
+            self._chain = build_chain(
+                llm,
+                lambda question, k: self.retriever.search(question, k or self.settings.k),
+                relevant=self.relevant,
+                budget_tokens=context_window(self.settings.llm, self.settings) - ANSWER_TOKENS - PROMPT_TOKENS,
+                count_tokens=lambda text: count_tokens(llm, text),
+            )
+        return self._chain
+
+    @staticmethod
+    def relevant(passages: list[Passage]) -> bool:
+        return bool(passages) and max(p.relevance for p in passages) >= RELEVANCE_GATE
+
     def stream(self, question: str, *, history: list[dict] | None = None, k: int | None = None) -> Iterator[str | Answer]:
-        """Yields pieces of answer text as they are produced, then the final, verified ``Answer``."""
+        """Yields pieces of draft text as they are generated, then the final, verified ``Answer``."""
         started = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
         self.ensure_indexed()
-        passages = self.retriever.search(question, k or self.settings.k)
-        retrieved = time.perf_counter()
-        result = answer_extractive(question, passages, self.index.embeddings)
-        yield result.text
-        result.question = question
-        result.timings = {
-            "retrieve": retrieved - started,
-            "first_token": time.perf_counter() - started,
-            "answer": time.perf_counter() - retrieved,
-            "total": time.perf_counter() - started,
-        }
+        timings: dict[str, float] = {}
+        if self.settings.llm == "extractive":
+            standalone = question
+            # No model to rewrite a follow-up: the previous question joins the query instead.
+            query = " ".join([_last_user_turn(history), question]).strip()
+            passages = self.retriever.search(query, k or self.settings.k)
+            timings["retrieve"] = time.perf_counter() - started
+            result = answer_extractive(question, passages, self.index.embeddings)
+            timings["first_token"] = time.perf_counter() - started
+            yield result.text
+        else:
+            draft, passages, standalone = "", [], question
+            with self._lock:
+                for key, value in stream_draft(self.chain, question, history, k):
+                    if key == "standalone":
+                        standalone = value
+                    elif key == "passages":
+                        passages = value
+                        timings["retrieve"] = time.perf_counter() - started
+                    elif value:
+                        timings.setdefault("first_token", time.perf_counter() - started)
+                        draft += value
+                        yield value
+            result = self._verified(standalone, draft, passages)
+        result.question = standalone
+        timings["total"] = time.perf_counter() - started
+        result.timings = timings
         yield result
+
+    def _verified(self, question: str, draft: str, passages: list[Passage]) -> Answer:
+        """The pipeline, not the model, decides what is said: supported sentences, evidence, or a refusal."""
+        backend = self.settings.llm
+        if not self.relevant(passages):
+            return Answer(text=REFUSAL, passages=passages, refused=True, backend=backend)
+        checked = verify(draft, passages, self.index.embeddings)
+        if not checked.empty and not is_decline(draft):
+            return Answer(text=checked.text, citations=checked.citations, passages=passages, backend=backend,
+                          unsupported=checked.unsupported)
+        # The model declined or said nothing the passages support: strong evidence still gets an answer.
+        fallback = answer_extractive(question, passages, self.index.embeddings, threshold=STRONG_EVIDENCE)
+        fallback.backend = f"{backend}+extractive"
+        fallback.unsupported = checked.unsupported
+        return fallback
 
     def answer(self, question: str, *, history: list[dict] | None = None, k: int | None = None) -> Answer:
         for item in self.stream(question, history=history, k=k):

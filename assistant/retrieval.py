@@ -100,6 +100,7 @@ class Retriever:
         return [(d.id, 1.0 - dist, d.metadata, d.page_content) for d, dist in hits if self.index.is_live(d.metadata)]
 
     def search(self, question: str, k: int = 5) -> list[Passage]:
+        self.index.refresh()
         query_vector = self.index.embeddings.embed_query(question)
         dense = self.dense(query_vector, self.fetch_k)
         lexical = self.bm25().search(question, self.fetch_k)

@@ -73,19 +73,35 @@ class Index:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.embeddings = get_embeddings(settings.embed_model)
-        self.client = make_client(settings)
-        self.vectorstore = Chroma(
-            client=self.client,
-            collection_name=settings.collection,
-            embedding_function=self.embeddings,
-            collection_configuration={"hnsw": {"space": "cosine"}},
-            collection_metadata={"embed_model": settings.embed_model},
-        )
-        # The manifest holds no vectors worth searching; a constant 1-d vector satisfies Chroma's schema.
-        self._manifest = self.client.get_or_create_collection(f"{settings.collection}-manifest")
         self._splitter = make_splitter(count_tokens_fn(self.embeddings))
         self._lock_path = (settings.home if settings.chroma_url else Path(settings.index_dir)) / "ingest.lock"
         self._cache: tuple[str, dict[str, dict]] | None = None
+        self._open()
+        self._seen = self.generation()
+
+    def _open(self) -> None:
+        self.client = make_client(self.settings)
+        self.vectorstore = Chroma(
+            client=self.client,
+            collection_name=self.settings.collection,
+            embedding_function=self.embeddings,
+            collection_configuration={"hnsw": {"space": "cosine"}},
+            collection_metadata={"embed_model": self.settings.embed_model},
+        )
+        # The manifest holds no vectors worth searching; a constant 1-d vector satisfies Chroma's schema.
+        self._manifest = self.client.get_or_create_collection(f"{self.settings.collection}-manifest")
+
+    def close(self) -> None:
+        self.client.close()
+
+    def refresh(self) -> None:
+        """Reopen after another process committed: a local Chroma keeps vectors in memory and would not see them."""
+        generation = self.generation()
+        if generation != self._seen:
+            if not self.settings.chroma_url:
+                self.close()
+                self._open()
+            self._seen = generation
 
     # --- reading -------------------------------------------------------------------------------------------
 
@@ -152,9 +168,8 @@ class Index:
         self._manifest.upsert(ids=[source], embeddings=[[1.0]], metadatas=[entry], documents=[source])
 
     def _bump_generation(self) -> None:
-        self._manifest.upsert(
-            ids=[GENERATION_ID], embeddings=[[1.0]], metadatas=[{"value": uuid.uuid4().hex}], documents=[""]
-        )
+        self._seen = uuid.uuid4().hex
+        self._manifest.upsert(ids=[GENERATION_ID], embeddings=[[1.0]], metadatas=[{"value": self._seen}], documents=[""])
 
     def _drop_stale_chunks(self, source: str, keep_sha: str) -> None:
         if keep_sha:
@@ -198,6 +213,7 @@ class Index:
     def remove(self, source: str) -> bool:
         """Forget one document (its file, if any, is left alone)."""
         with self._exclusive():
+            self.refresh()
             entry = self.manifest().get(source)
             if entry is None:
                 return False
@@ -244,6 +260,7 @@ class Index:
         started = time.perf_counter()
         notify = progress or (lambda done, total, note: None)
         with self._exclusive():
+            self.refresh()
             self._recover()
             manifest = dict(self.manifest())
             seen: set[str] = set()

@@ -41,6 +41,7 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     backend: str = ""
     question: str = ""  # the standalone question actually answered (after follow-up condensing)
+    unsupported: list[str] = field(default_factory=list)  # draft sentences dropped: no passage supports them
 
     def to_dict(self) -> dict:
         """The JSON shape of ``assistant ask --json`` and the UI's API."""
@@ -52,4 +53,5 @@ class Answer:
             "timings": self.timings,
             "backend": self.backend,
             "question": self.question,
+            "unsupported": self.unsupported,
         }

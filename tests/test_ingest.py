@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 from assistant import Assistant
 from assistant.documents import load_file
 
-from .conftest import SEED, make_settings
+from .conftest import REPO, SEED, make_settings
 
 
 def _chunk_rows(assistant):
@@ -82,3 +86,16 @@ def test_index_reopens_from_disk(tmp_path, corpus):
     reopened = Assistant(settings)
     assert len(reopened.index.documents()) == 1
     assert reopened.retrieve("Senkaku Islands")[0].source.endswith(SEED.name)
+
+
+def test_open_index_sees_another_process_ingest(tmp_path, corpus):
+    settings = make_settings(tmp_path)
+    open_one = Assistant(settings)
+    open_one.ingest([corpus])
+    assert open_one.retrieve("Senkaku Islands")  # its Chroma client is now live in this process
+    (corpus / "ferry.md").write_text("# Ferry\n\nThe ferry to Rebun island leaves at nine.\n", encoding="utf-8")
+    env = {**os.environ, "ASSISTANT_HOME": str(settings.home)}
+    subprocess.run([sys.executable, "-m", "assistant", "ingest", str(corpus), "--index", str(settings.index_dir)],
+                   cwd=REPO, env=env, check=True, capture_output=True, timeout=600)
+    passages = open_one.retrieve("When does the ferry to Rebun island leave?")
+    assert passages[0].source.endswith("ferry.md") and "nine" in passages[0].text

@@ -1,0 +1,175 @@
+"""report.md for each suite, written from metrics.json's content so the two never disagree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+NOT_COMPUTED = (
+    "Faithfulness judged by an LLM is **not computed**. Citation precision is a lexical proxy: the share of "
+    "answer sentences whose content words are at least half found in the quote they cite."
+)
+BY_CONSTRUCTION = "With the extractive backend every answer sentence is its own quote: precision is 1 by construction."
+
+
+def fmt(value, digits: int = 3) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def cell(value) -> str:
+    text = "; ".join(map(str, value)) if isinstance(value, list) else fmt(value)
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _pipeline_sections(m: dict) -> list[str]:
+    refusal, total, first = m["refusal"], m["latency_total"], m["latency_first_token"]
+    return [
+        "## Refusals, citations, latency",
+        table(["metric", "value"], [
+            ["refusal precision (refused and should have)", refusal["precision"]],
+            ["refusal recall (unanswerable questions refused)", refusal["recall"]],
+            ["refusal accuracy", refusal["accuracy"]],
+            ["confusion tp / fp / fn / tn", f"{refusal['tp']} / {refusal['fp']} / {refusal['fn']} / {refusal['tn']}"],
+            ["citation precision (answer sentence supported by its quote)", m["citation_precision"]],
+            ["latency p50 / p95 (s)", f"{fmt(total['p50'], 2)} / {fmt(total['p95'], 2)}"],
+            ["time to first token p50 / p95 (s)", f"{fmt(first['p50'], 2)} / {fmt(first['p95'], 2)}"],
+        ]),
+        NOT_COMPUTED + (" " + BY_CONSTRUCTION if m["llm"] == "extractive" else ""),
+    ]
+
+
+def _question_rows(m: dict, score_columns: list[str]) -> str:
+    header = ["id", "question", "expected", "answer", "refused", "citations", *score_columns, "s"]
+    rows = [
+        [r["id"], ("(follow-up) " if r.get("history") else "") + r["question"],
+         r["expected"] or "(unanswerable)", r["answer"], r["refused"], r["citations"],
+         *[r.get(c) for c in score_columns], fmt(r["seconds"], 2)]
+        for r in m["questions"]
+    ]
+    return table(header, rows)
+
+
+def _header(title: str, m: dict) -> list[str]:
+    return [f"# {title}",
+            f"Run {m['started']} ({m['seconds']} s) with `--llm {m['llm']}`, embedder `{m['embed_model']}`, "
+            f"k = {m['k']} passages per question. Index: {m['indexed']}."]
+
+
+def render_seed(m: dict) -> str:
+    k, retrieval, answer = m["k"], m["retrieval"], m["answer"]
+    parts = _header(f"Seed suite: {m['n']} questions ({m['n_answerable']} answerable)", m) + [
+        f"Questions `{m['questions_file']}`, corpus `{m['corpus']}`. Retrieval is scored on the passages the "
+        "answerer was given; a passage is relevant when its span overlaps a gold sentence's span in the source.",
+        "## Retrieval and answers (answerable questions)",
+        table(["metric", "value"], [
+            [f"hit@{k}", retrieval[f"hit@{k}"]],
+            [f"gold-span recall@{k}", retrieval[f"recall@{k}"]],
+            ["MRR", retrieval["mrr"]],
+            ["nDCG@10", retrieval["ndcg@10"]],
+            ["exact match", answer["em"]],
+            ["token F1", answer["f1"]],
+            ["gold answer contained in the answer", answer["contains"]],
+            ["citation recall (a gold span is cited)", m["citation_recall"]],
+        ]),
+        *_pipeline_sections(m),
+        "## By kind",
+        table(["kind", "n", f"hit@{k}", "contains", "F1", "refused"],
+              [[kind, v["n"], v["hit"], v["contains"], v["f1"], v["refused"]] for kind, v in m["by_kind"].items()]),
+        "## Per question",
+        "Reproduce one with `assistant ask \"<question>\" --llm <backend> --json` (follow-ups need their "
+        "history: use the Python API's `answer(question, history=...)`).",
+        _question_rows(m, [f"hit@{k}", "f1", "contains"]),
+    ]
+    return "\n\n".join(parts) + "\n"
+
+
+def render_squad2(m: dict) -> str:
+    k, has, overall = m["k"], m["has_answer"], m["overall"]
+    parts = _header(f"SQuAD 2.0 suite: {m['n']} questions ({m['n_answerable']} answerable)", m) + [
+        f"Data `{m['data']}`; sample drawn with random.Random({m['sample_seed']}). Official scoring: SQuAD "
+        "normalisation, max over gold answers; an unanswerable question scores 1 only when the system refuses. "
+        "The prediction is the answer text without [n] markers, or \"\" for a refusal. Our answers are whole "
+        "cited sentences, so exact match is low by construction; 'contains' says whether the gold span is in them.",
+        "## Scores",
+        table(["metric", "value"], [
+            ["overall EM", overall["em"]],
+            ["overall F1", overall["f1"]],
+            ["answerable EM", has["em"]],
+            ["answerable F1", has["f1"]],
+            ["answerable: gold contained in the answer", has["contains"]],
+            [f"answerable: gold paragraph retrieved (hit@{k})", has[f"hit@{k}"]],
+            ["unanswerable: abstain accuracy", m["no_answer"]["abstain_accuracy"]],
+        ]),
+        *_pipeline_sections(m),
+        "## Per question",
+        "<details><summary>All questions</summary>\n\n"
+        + _question_rows(m, ["gold_passage", f"hit@{k}", "em", "f1", "contains"]) + "\n\n</details>",
+    ]
+    return "\n\n".join(parts) + "\n"
+
+
+def scifact_chart(m: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    metrics = ["ndcg@10", "recall@10", "recall@100"]
+    series = [(name, v) for name, v in m["modes"].items()] + list(m["baselines"].items())
+    width = 0.8 / len(series)
+    fig, ax = plt.subplots(figsize=(8, 4), dpi=120)
+    for i, (name, values) in enumerate(series):
+        heights = [values.get(metric) or 0.0 for metric in metrics]
+        bars = ax.bar([x + i * width for x in range(len(metrics))], heights, width, label=name,
+                      hatch="//" if name in m["baselines"] else None, alpha=0.6 if name in m["baselines"] else 1.0)
+        ax.bar_label(bars, labels=[fmt(values.get(metric), 2) if values.get(metric) else "" for metric in metrics],
+                     fontsize=6, rotation=90, padding=2)
+    ax.set_xticks([x + 0.4 - width / 2 for x in range(len(metrics))], metrics)
+    ax.set_ylim(0, 1.35)  # headroom for the legend above the bars
+    ax.set_title(f"SciFact test ({m['n_queries']} queries): this project's retrievers vs published")
+    ax.legend(fontsize=7, loc="upper center", ncol=3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def scifact_table(m: dict) -> str:
+    """This project's retrievers beside the published baselines (also what eval/bench_retrieval.py prints)."""
+    rows = [[mode, v["description"], v["ndcg@10"], v["recall@10"], v["recall@100"]] for mode, v in m["modes"].items()]
+    rows += [["published", name, v["ndcg@10"], v["recall@10"], v["recall@100"]] for name, v in m["baselines"].items()]
+    return table(["system", "how", "nDCG@10", "recall@10", "recall@100"], rows)
+
+
+def render_scifact(m: dict, out: Path) -> str:
+    scifact_chart(m, out / "scifact.png")
+    parts = [
+        f"# SciFact retrieval: {m['n_queries']} test queries, {m['n_docs']} abstracts",
+        f"Run {m['started']} ({m['seconds']} s), embedder `{m['embed_model']}`, index `{m['index_dir']}` "
+        f"({m['n_chunks']} chunks). Index: {m['indexed']}.",
+        "Abstracts are indexed as the app indexes any document (title, blank line, text; split into chunks), "
+        "and passages are mapped back to abstract ids, each kept at its first rank. Published numbers index "
+        "whole abstracts (BM25: Anserini's flat index; dense: MiniLM over title + text truncated to 256 "
+        "word pieces), so small differences come from chunking and tokenisation, not from the metric "
+        "(trec_eval's nDCG, linear gain).",
+        scifact_table(m),
+        "![SciFact scores](scifact.png)",
+        "Per-query scores and top-10 ids are in metrics.json (`queries`).",
+    ]
+    return "\n\n".join(parts) + "\n"
+
+
+def render(m: dict, out: Path) -> str:
+    if m["suite"] == "scifact":
+        return render_scifact(m, out)
+    return render_seed(m) if m["suite"] == "seed" else render_squad2(m)

@@ -1,0 +1,74 @@
+"""`assistant eval`: run one suite, write metrics.json and report.md (plus a chart where one helps) to a folder.
+
+Suites never touch the user's own index: the seed suite indexes its corpus into a throw-away folder unless
+``--index`` names one, and the benchmarks keep theirs under ``<home>/bench-index/<suite>`` so a second run
+does not embed the corpus again.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..config import Settings, load_settings
+from . import report, scifact, seed, squad2
+
+REPO = Path(__file__).resolve().parents[2]
+BENCH = REPO.parent / "shared" / "bench"  # the read-only benchmark data beside the project
+SUITES = ("seed", "scifact", "squad2")
+
+
+def default_out(suite: str) -> Path:
+    return REPO / "eval" / "reports" / suite
+
+
+def _run(suite: str, settings: Settings, *, questions: Path | None, data: Path | None, limit: int | None) -> dict:
+    if suite == "seed":
+        return seed.run(settings, questions_file=Path(questions or REPO / "eval" / "questions.yaml"),
+                        corpus=Path(data or settings.seeds_dir), limit=limit)
+    bench_data = Path(data or BENCH / suite)
+    if not bench_data.is_dir():
+        raise FileNotFoundError(f"no benchmark data at {bench_data} (give the folder with --data)")
+    module = scifact if suite == "scifact" else squad2
+    return module.run(settings, data=bench_data, limit=limit)
+
+
+def run_suite(
+    suite: str = "seed",
+    *,
+    questions: Path | None = None,
+    data: Path | None = None,
+    limit: int | None = None,
+    out: Path | None = None,
+    index_dir: Path | None = None,
+    llm: str | None = None,
+) -> Path:
+    """Run ``suite`` and return the folder its report was written to."""
+    if suite not in SUITES:
+        raise ValueError(f"unknown suite {suite!r}; choose from {', '.join(SUITES)}")
+    if questions is not None and suite != "seed":
+        raise ValueError("--questions applies to the seed suite only")
+    if limit is not None and limit < 1:
+        raise ValueError("--limit must be at least 1")
+    # A local index folder always: an eval must not write its corpus into a configured Chroma server.
+    settings = replace(load_settings(llm=llm), chroma_url="")
+    started = datetime.now(timezone.utc)
+    with tempfile.TemporaryDirectory(prefix="assistant-eval-") as scratch:
+        if index_dir is not None:
+            folder = Path(index_dir)
+        elif suite == "seed":
+            folder = Path(scratch) / "index"
+        else:
+            folder = settings.home / "bench-index" / suite
+        metrics = _run(suite, replace(settings, index_dir=folder),
+                       questions=questions, data=data, limit=limit)
+    metrics["started"] = started.isoformat(timespec="seconds")
+    metrics["seconds"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
+    out = Path(out or default_out(suite))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / "report.md").write_text(report.render(metrics, out), encoding="utf-8")
+    return out

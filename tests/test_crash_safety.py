@@ -1,0 +1,157 @@
+"""kill -9 an ingest at several points: the index still opens, answers only from whole file versions, and the
+next ingest leaves exactly the chunk set a clean ingest makes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+from assistant import Assistant
+from assistant.documents import load_file
+from assistant.store import IndexBusy
+
+from .conftest import REPO, SEED, make_settings
+
+# The child ingests with tiny batches so every stage happens several times, and kills itself (SIGKILL: no
+# cleanup, no atexit, like a power cut) at the chosen point of writing the file's new version.
+CHILD = textwrap.dedent("""
+    import os, signal, sys
+    from pathlib import Path
+    import chromadb.api.models.Collection as collection_module
+    import langchain_huggingface
+    import assistant.store as store
+    from assistant import Assistant, load_settings
+
+    point, index_dir, home, corpus = sys.argv[1:5]
+    store.BATCH = 2
+    calls = {"n": 0}
+
+    def die():
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def wrap(cls, name, before=None, after=None):
+        original = getattr(cls, name)
+        def wrapper(self, *args, **kwargs):
+            if before and before(self, *args, **kwargs):
+                die()
+            result = original(self, *args, **kwargs)
+            if after and after(self, *args, **kwargs):
+                die()
+            return result
+        setattr(cls, name, wrapper)
+
+    def nth(n):
+        def check(*_, **__):
+            calls["n"] += 1
+            return calls["n"] == n
+        return check
+
+    if point == "embedding":
+        wrap(langchain_huggingface.HuggingFaceEmbeddings, "embed_documents", before=nth(2))
+    elif point == "store-write":
+        wrap(collection_module.Collection, "upsert",
+             after=lambda self, *a, **k: self.name == "documents" and nth(2)())
+    elif point == "manifest-commit":
+        # the commit: the entry switches to the new version (still dirty until old chunks are gone)
+        wrap(store.Index, "_set_entry", before=lambda self, source, **e: e["dirty"] and e["sha256"] not in ("", "%s"))
+    elif point == "after-commit":
+        wrap(store.Index, "_drop_stale_chunks", before=nth(1))
+    Assistant(load_settings(index_dir=index_dir, home=home, llm="extractive")).ingest([Path(corpus)])
+    print("NOT KILLED")
+""")
+
+EDIT = "\n\nIn a later statement, the ministers added that satellite links are covered as well.\n"
+
+
+def _live_chunks(assistant):
+    return assistant.index.live_chunks()
+
+
+def _ids(assistant) -> set[str]:
+    return set(assistant.index.chunks.get()["ids"])
+
+
+@pytest.mark.parametrize("point", ["embedding", "store-write", "manifest-commit", "after-commit"])
+def test_kill_during_ingest_loses_nothing(tmp_path, corpus, point):
+    settings = make_settings(tmp_path)
+    article = corpus / SEED.name
+    with Assistant(settings) as first:
+        first.ingest([corpus])  # version 1, complete
+    v1 = load_file(article)
+    article.write_text(v1.text + EDIT, encoding="utf-8")
+    v2 = load_file(article)
+
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD.replace("%s", v1.sha256), point, str(settings.index_dir), str(settings.home),
+         str(corpus)],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert child.returncode == -9, f"child was not killed at {point}: {child.stdout[-500:]} {child.stderr[-2000:]}"
+
+    # The index opens and everything a reader can see belongs to one whole version.
+    reopened = Assistant(settings)
+    (committed,) = reopened.index.committed().values()
+    assert committed in (v1.sha256, v2.sha256)
+    version = v1 if committed == v1.sha256 else v2
+    live = _live_chunks(reopened)
+    assert {c.metadata["doc_sha256"] for c in live} == {committed}
+    assert len(live) == reopened.index.manifest()[v1.source]["chunks"]
+    assert all(version.text[c.metadata["start"]:c.metadata["end"]] == c.page_content for c in live)
+    result = reopened.answer("What does Article 5 cover?")
+    assert not result.refused
+    assert all(version.text[c.start:c.end] == c.quote for c in result.citations)
+
+    # Re-running ingest completes it: exactly the chunks a clean ingest of version 2 writes.
+    report = reopened.ingest([corpus])
+    assert report.updated == [v2.source] or (committed == v2.sha256 and report.unchanged == [v2.source])
+    clean = Assistant(make_settings(tmp_path / "clean"))
+    clean.ingest([corpus])
+    assert _ids(reopened) == _ids(clean)
+
+
+def test_a_second_ingest_waits_then_fails_clearly(tmp_path, corpus):
+    settings = make_settings(tmp_path, lock_timeout=1.0)
+    first = Assistant(settings)
+    first.ingest([corpus])
+    holder = threading.Event()
+    release = threading.Event()
+
+    def hold_lock():
+        with first.index._exclusive():
+            holder.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=hold_lock)
+    thread.start()
+    holder.wait(10)
+    try:
+        started = time.monotonic()
+        with pytest.raises(IndexBusy, match="another ingest"):
+            Assistant(settings).ingest([corpus])
+        assert time.monotonic() - started >= 0.9  # it waited for the lock before giving up
+    finally:
+        release.set()
+        thread.join()
+    assert Assistant(settings).ingest([corpus]).unchanged  # and works once the first is done
+
+
+def test_two_concurrent_ingest_processes_do_not_corrupt(tmp_path, corpus):
+    settings = make_settings(tmp_path)
+    (corpus / "extra.md").write_text("# Extra\n\nThe ferry to the island leaves at nine.\n", encoding="utf-8")
+    env = {**os.environ, "ASSISTANT_HOME": str(settings.home), "ASSISTANT_LLM": "extractive"}
+    cmd = [sys.executable, "-m", "assistant", "ingest", str(corpus), "--index", str(settings.index_dir)]
+    procs = [subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outputs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    summaries = sorted(out for out, _ in outputs)
+    assert "2 added" in summaries[1] and "2 unchanged" in summaries[0]  # the second waited, then found work done
+    clean = Assistant(make_settings(tmp_path / "clean"))
+    clean.ingest([corpus])
+    assert _ids(Assistant(settings)) == _ids(clean)
