@@ -47,8 +47,10 @@ def clean_question(question: str, max_chars: int) -> str:
 
 
 class Assistant:
-    def __init__(self, settings: Settings | None = None, **overrides):
+    def __init__(self, settings: Settings | None = None, *, chat_model=None, **overrides):
+        """``chat_model``: any LangChain chat model to use instead of the one ``settings.llm`` names."""
         self.settings = settings or load_settings(**overrides)
+        self._chat_model = chat_model
         self._index: Index | None = None
         self._retriever: Retriever | None = None
         self._chain = None
@@ -95,7 +97,7 @@ class Assistant:
         if self._chain is None:
             from .llm import context_window, count_tokens, make_chat_model
 
-            llm = make_chat_model(self.settings.llm, self.settings, max_tokens=ANSWER_TOKENS)
+            llm = self._chat_model or make_chat_model(self.settings.llm, self.settings, max_tokens=ANSWER_TOKENS)
             self._chain = build_chain(
                 llm,
                 lambda question, k: self.retriever.search(question, k or self.settings.k),
@@ -115,7 +117,7 @@ class Assistant:
         question = clean_question(question, self.settings.max_question_chars)
         self.ensure_indexed()
         timings: dict[str, float] = {}
-        if self.settings.llm == "extractive":
+        if self.settings.llm == "extractive" and self._chat_model is None:
             standalone = question
             # No model to rewrite a follow-up: the previous question joins the query instead.
             query = " ".join([_last_user_turn(history), question]).strip()
@@ -143,9 +145,13 @@ class Assistant:
         result.timings = timings
         yield result
 
+    @property
+    def backend(self) -> str:
+        return f"custom:{type(self._chat_model).__name__}" if self._chat_model else self.settings.llm
+
     def _verified(self, question: str, draft: str, passages: list[Passage]) -> Answer:
         """The pipeline, not the model, decides what is said: supported sentences, evidence, or a refusal."""
-        backend = self.settings.llm
+        backend = self.backend
         if not self.relevant(passages):
             return Answer(text=REFUSAL, passages=passages, refused=True, backend=backend)
         checked = verify(draft, passages, self.index.embeddings)

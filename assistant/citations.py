@@ -17,6 +17,7 @@ from .types import Citation, Passage
 REFUSAL = "The documents don't say. None of the indexed passages answers this question."
 # Support an answer sentence needs from one evidence sentence to be kept (eval/calibrate.py).
 CLAIM_THRESHOLD = 0.5
+CITED_MARGIN = 0.05
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _DECLINE = re.compile(
     r"\b(i don'?t know|i do not know|not (?:mentioned|stated|provided|specified|given)|no information|"
@@ -78,14 +79,16 @@ def verify(draft: str, passages: list[Passage], embeddings) -> Verified:
     kept: list[tuple[str, Sentence]] = []
     unsupported: list[str] = []
     for row, (claim, cited) in enumerate(claims):
-        ranked = sorted(range(len(evidence)), key=lambda j: support[row, j], reverse=True)
-        in_cited = [j for j in ranked if evidence[j].passage in cited and support[row, j] >= CLAIM_THRESHOLD]
-        anywhere = [j for j in ranked if support[row, j] >= CLAIM_THRESHOLD]
-        choice = (in_cited or anywhere or [None])[0]  # the cited passage first; else re-attribute
-        if choice is None:
+        best = max(range(len(evidence)), key=lambda j: support[row, j])
+        if support[row, best] < CLAIM_THRESHOLD:
             unsupported.append(claim)
-        else:
-            kept.append((claim, evidence[choice]))
+            continue
+        # The model's own citation stands when it is about as good as the best; otherwise it is re-attributed.
+        in_cited = [j for j in range(len(evidence)) if evidence[j].passage in cited]
+        own = max(in_cited, key=lambda j: support[row, j], default=None)
+        if own is not None and support[row, own] >= max(CLAIM_THRESHOLD, support[row, best] - CITED_MARGIN):
+            best = own
+        kept.append((claim, evidence[best]))
     citations = cite([e for _, e in kept], passages)
     text = " ".join(with_marker(claim, c.n) for (claim, _), c in zip(kept, citations))
     return Verified(text=text, citations=citations, unsupported=unsupported)

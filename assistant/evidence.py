@@ -20,6 +20,13 @@ from .types import Passage
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STOP = frozenset(STOPWORDS_EN) | {"s", "t", "said", "say", "says", "also", "according"}
+# Sentences that address the reader's model ("ignore previous instructions…") are not evidence of anything:
+# they are never quoted, so a document cannot make the assistant repeat what it orders.
+_INSTRUCTION = re.compile(
+    r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|rules|prompt|above)\b|\bsystem prompt\b|"
+    r"\byou are now\b|\b(reply|respond|answer|output)\b.{0,30}\bonly with\b",
+    re.IGNORECASE,
+)
 LEXICAL_WEIGHT = 0.35  # share of the support score that comes from word overlap (eval/calibrate.py)
 
 
@@ -65,6 +72,7 @@ def passage_sentences(passages: list[Passage]) -> list[Sentence]:
         Sentence(i, p.text[s:e], p.start + s, p.start + e)
         for i, p in enumerate(passages)
         for s, e in split_sentences(p.text)
+        if not _INSTRUCTION.search(p.text[s:e])
     ]
 
 

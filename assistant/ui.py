@@ -269,11 +269,16 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
             gr.Dropdown(choices=document_choices(), value=None),
         )
 
-    def take_question(question: str, messages: list):
+    def check_question(question: str, messages: list):
+        """Shown on the text box itself, before anything is sent to the model."""
         try:
-            question = clean_question(question, settings.max_question_chars)
+            clean_question(question, settings.max_question_chars)
         except QuestionError as exc:
-            raise gr.Error(str(exc)) from exc
+            return gr.validate(False, str(exc)), gr.validate(True, "")
+        return gr.validate(True, ""), gr.validate(True, "")
+
+    def take_question(question: str, messages: list):
+        question = clean_question(question, settings.max_question_chars)
         return "", messages + [{"role": "user", "content": _text(question)}], question
 
     def respond(question: str, messages: list, turns: list[Turn]):
@@ -379,6 +384,7 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
                 )
                 with gr.Row(elem_id="composer"):
                     question = gr.Textbox(
+                        label="Question",
                         placeholder="Ask a question about the documents\u2026",
                         show_label=False,
                         container=False,
@@ -392,7 +398,7 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
             with gr.Column(scale=2, min_width=340):
                 with gr.Tabs(selected="sources") as tabs:
                     with gr.Tab("Sources", id="sources"):
-                        sources = gr.HTML(sources_html([]), elem_id="sources-panel", js_on_load=None)
+                        sources = gr.HTML(sources_html([]), elem_id="sources-panel", js_on_load=None, apply_default_css=False)
                     with gr.Tab("Documents", id="documents"):
                         upload = gr.File(
                             label=f"Add documents ({', '.join(SUPPORTED_SUFFIXES)}; up to {settings.max_file_mb:g} MB)",
@@ -402,7 +408,12 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
                             elem_id="upload",
                         )
                         upload_note = gr.Markdown(elem_id="upload-note")
-                        documents = gr.HTML(documents_html(assistant.index.documents()), elem_id="documents", js_on_load=None)
+                        documents = gr.HTML(
+                            documents_html(assistant.index.documents()),
+                            elem_id="documents",
+                            js_on_load=None,
+                            apply_default_css=False,
+                        )
                         with gr.Row():
                             to_remove = gr.Dropdown(
                                 choices=document_choices(), label="Remove a document", scale=3, elem_id="remove-choice"
@@ -411,15 +422,16 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
 
         private = {"api_visibility": "private"}
         answering = {"concurrency_id": "answer", **private}
+        taking = {"validator": check_question, "show_progress": "hidden", **private}  # validators run in the queue
         asked = [
-            trigger(take_question, [question, chatbot], [question, chatbot, pending], queue=False, **private).success(
+            trigger(take_question, [question, chatbot], [question, chatbot, pending], **taking).success(
                 respond, [pending, chatbot, turns], [chatbot, turns, sources, tabs], **answering
             )
             for trigger in (question.submit, send.click)
         ]
         picked = chatbot.example_select(pick_example, None, question, queue=False, **private)
         asked.append(
-            picked.then(take_question, [question, chatbot], [question, chatbot, pending], queue=False, **private).success(
+            picked.then(take_question, [question, chatbot], [question, chatbot, pending], **taking).success(
                 respond, [pending, chatbot, turns], [chatbot, turns, sources, tabs], **answering
             )
         )
@@ -444,7 +456,7 @@ THEME = gr.themes.Soft(
 )
 
 CSS = """
-.gradio-container { max-width: 1480px !important; margin: 0 auto !important; padding: 0 24px !important; }
+.gradio-container { width: 100% !important; max-width: 1480px !important; margin: 0 auto !important; }
 #header { align-items: flex-end; }
 #header h2 { margin-bottom: 0; }
 #composer { align-items: stretch; }
@@ -457,7 +469,8 @@ CSS = """
 #chat .refusal { font-style: italic; }
 #chat .error { color: var(--error-text-color); }
 @keyframes blink { to { visibility: hidden; } }
-#sources-panel { max-height: 640px; overflow-y: auto; padding-right: 4px; }
+#sources-panel { max-height: 640px; overflow-y: auto !important; padding-right: 6px; }
+#sources-panel, #documents { color: var(--body-text-color); font-size: var(--text-md); }
 #sources-panel .empty, #documents .empty { color: var(--body-text-color-subdued); padding: 1rem 0.25rem; }
 .turn { margin-bottom: 0.75rem; }
 .turn > summary { cursor: pointer; display: flex; justify-content: space-between; gap: 0.5rem; padding: 0.35rem 0.25rem;
@@ -478,7 +491,9 @@ details.more .passage { color: var(--body-text-color-subdued); }
 .note { font-size: 0.85rem; color: var(--body-text-color-subdued); }
 .note.refused { font-style: italic; }
 table.docs { width: 100%; font-size: 0.88rem; border-collapse: collapse; }
-table.docs th, table.docs td { text-align: left; padding: 0.35rem 0.4rem; border-bottom: 1px solid var(--border-color-primary); }
+table.docs th, table.docs td { text-align: left; padding: 0.4rem 0.5rem; border-bottom: 1px solid var(--border-color-primary); }
+table.docs th { font-weight: 600; color: var(--body-text-color-subdued); font-size: 0.8rem; }
+table.docs small { color: var(--body-text-color-subdued); }
 table.docs td.num, table.docs th:last-child { text-align: right; }
 """
 

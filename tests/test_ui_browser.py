@@ -98,6 +98,11 @@ def test_ask_follow_citation_upload_and_ask_again(page, tmp_path):
     expect(page.locator("#status")).to_contain_text("2 documents")
 
     question = page.get_by_placeholder("Ask a question about the documents")
+    question.fill("   ")
+    question.press("Enter")
+    expect(page.get_by_text("The question is empty")).to_be_visible()
+    expect(page.locator("#chat .message")).to_have_count(2)  # nothing was sent
+
     question.fill("When is the lens of the lighthouse polished?")
     question.press("Enter")
     second = page.locator('#chat a.cite[href="#cite-1-1"]')

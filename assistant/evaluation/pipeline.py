@@ -10,7 +10,6 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..api import Assistant
 from ..documents import SourceDocument
 from ..store import Index, SyncReport
 from ..types import Answer
@@ -43,16 +42,6 @@ def sync_with_progress(index: Index, docs: Sequence[SourceDocument], root: str, 
         return index.sync_documents(docs, roots=[root], progress=update)
     finally:
         bar.close()
-
-
-def ask(assistant: Assistant, question: str, history: list[dict] | None = None) -> Answer:
-    """One question through ``Assistant.stream``, as the CLI and the page ask it."""
-    result = None
-    for item in assistant.stream(question, history=history or None):
-        if isinstance(item, Answer):
-            result = item
-    assert result is not None, "stream ended without an Answer"
-    return result
 
 
 def prediction(answer: Answer) -> str:

@@ -17,7 +17,7 @@ from ..api import Assistant
 from ..config import Settings
 from ..documents import load_file
 from ..store import Index
-from ..types import Passage
+from ..types import Answer, Passage
 from .metrics import (
     Span,
     citation_recall,
@@ -28,7 +28,7 @@ from .metrics import (
     reciprocal_rank,
     token_f1,
 )
-from .pipeline import answer_row, ask, mean, pipeline_summary, prediction, progress
+from .pipeline import answer_row, mean, pipeline_summary, prediction, progress
 
 NDCG_K = 10
 
@@ -123,7 +123,7 @@ def retrieval_scores(passages: list[Passage], spans: list[Span], k: int) -> dict
     }
 
 
-def score(q: Question, row: dict, answer, spans: list[Span], k: int) -> dict:
+def score(q: Question, row: dict, answer: Answer, spans: list[Span], k: int) -> dict:
     guess = prediction(answer)
     scored = {**row, **retrieval_scores(answer.passages, spans, k)}
     if q.answerable:
@@ -144,7 +144,7 @@ def run(settings: Settings, *, questions_file: Path, corpus: Path, limit: int | 
     k = settings.k
     rows = []
     for q in progress(questions, "seed"):
-        answer = ask(assistant, q.question, q.history)
+        answer = assistant.answer(q.question, history=q.history)  # via Assistant.stream
         row = {"id": q.id, "kind": q.kind, "question": q.question, "history": bool(q.history),
                "answerable": q.answerable, "expected": q.answers}
         rows.append(score(q, {**row, **answer_row(answer)}, answer, spans[q.id], k))

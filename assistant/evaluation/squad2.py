@@ -14,9 +14,10 @@ from pathlib import Path
 from ..api import Assistant
 from ..config import Settings
 from ..documents import SourceDocument
+from ..types import Answer
 from .metrics import contains_gold, exact_match, hit_at_k, token_f1
 from .pipeline import (
-    answer_row, ask, mean, pipeline_summary, prediction, progress, read_jsonl, sync_with_progress,
+    answer_row, mean, pipeline_summary, prediction, progress, read_jsonl, sync_with_progress,
 )
 
 ROOT = "bench:squad2"
@@ -43,7 +44,7 @@ def sample_questions(questions: list[dict], n: int, seed: int = SEED) -> list[di
     return chosen
 
 
-def score(q: dict, row: dict, answer, k: int) -> dict:
+def score(q: dict, row: dict, answer: Answer, k: int) -> dict:
     guess = prediction(answer)
     golds = [] if q["is_impossible"] else list(q["answers"])
     return {
@@ -63,7 +64,7 @@ def run(settings: Settings, *, data: Path, limit: int | None) -> dict:
     k = settings.k
     rows = []
     for q in progress(questions, "squad2"):
-        answer = ask(assistant, q["question"])
+        answer = assistant.answer(q["question"])  # via Assistant.stream
         row = {"id": q["id"], "kind": "unanswerable" if q["is_impossible"] else "answerable",
                "question": q["question"], "answerable": not q["is_impossible"], "expected": sorted(set(q["answers"])),
                "gold_passage": q["passage_id"], **answer_row(answer)}
