@@ -154,7 +154,7 @@ class Assistant:
         backend = self.backend
         if not self.relevant(passages):
             return Answer(text=REFUSAL, passages=passages, refused=True, backend=backend)
-        checked = verify(draft, passages, self.index.embeddings)
+        checked = verify(draft, passages, self.index.embeddings, question)
         if not checked.empty and not is_decline(draft):
             return Answer(text=checked.text, citations=checked.citations, passages=passages, backend=backend,
                           unsupported=checked.unsupported)

@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .evidence import Sentence, passage_sentences, split_sentences, support_matrix
+from .evidence import Sentence, content_words, passage_sentences, split_sentences, support_matrix
 from .types import Citation, Passage
 
 REFUSAL = "The documents don't say. None of the indexed passages answers this question."
 # Support an answer sentence needs from one evidence sentence to be kept (eval/calibrate.py).
 CLAIM_THRESHOLD = 0.5
 CITED_MARGIN = 0.05
+NOVEL_COVERAGE = 0.6  # share of a claim's new content words its passage must contain
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _DECLINE = re.compile(
     r"\b(i don'?t know|i do not know|not (?:mentioned|stated|provided|specified|given)|no information|"
@@ -70,7 +71,19 @@ def parse_claims(draft: str, n_passages: int) -> list[tuple[str, list[int]]]:
     return claims
 
 
-def verify(draft: str, passages: list[Passage], embeddings) -> Verified:
+def grounded(claim: str, question: str, passage_text: str) -> bool:
+    """What the claim adds to the question must come from the passage: its numbers all, most of its words.
+
+    Catches a fluent sentence that borrows the passage's topic but not its facts ("signed on 19 April")."""
+    novel = content_words(claim) - content_words(question)
+    if not novel:
+        return True
+    found = content_words(passage_text)
+    numbers = {w for w in novel if any(ch.isdigit() for ch in w)}
+    return numbers <= found and len(novel & found) / len(novel) >= NOVEL_COVERAGE
+
+
+def verify(draft: str, passages: list[Passage], embeddings, question: str = "") -> Verified:
     claims = parse_claims(draft, len(passages))
     evidence = passage_sentences(passages)
     if not claims or not evidence:
@@ -80,7 +93,7 @@ def verify(draft: str, passages: list[Passage], embeddings) -> Verified:
     unsupported: list[str] = []
     for row, (claim, cited) in enumerate(claims):
         best = max(range(len(evidence)), key=lambda j: support[row, j])
-        if support[row, best] < CLAIM_THRESHOLD:
+        if support[row, best] < CLAIM_THRESHOLD or not grounded(claim, question, passages[evidence[best].passage].text):
             unsupported.append(claim)
             continue
         # The model's own citation stands when it is about as good as the best; otherwise it is re-attributed.

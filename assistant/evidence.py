@@ -19,7 +19,7 @@ from bm25s.stopwords import STOPWORDS_EN
 from .types import Passage
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-_STOP = frozenset(STOPWORDS_EN) | {"s", "t", "said", "say", "says", "also", "according"}
+_STOP = frozenset(STOPWORDS_EN) | {"s", "t", "said", "say", "says", "also", "according", "yes", "no"}
 # Sentences that address the reader's model ("ignore previous instructions…") are not evidence of anything:
 # they are never quoted, so a document cannot make the assistant repeat what it orders.
 _INSTRUCTION = re.compile(

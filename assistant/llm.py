@@ -29,7 +29,6 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 VALID_SPECS = "extractive, llamacpp, llamacpp:smollm2, llamacpp:/path/to/model.gguf, openai:MODEL, ollama:MODEL"
-DEFAULT_N_CTX = 4096
 LLAMA_THREADS = 2
 SEED = 42
 CHARS_PER_TOKEN = 3.5  # conservative: English prose measured ~5 chars/token with the Qwen2.5 and SmolLM2 tokenizers
@@ -65,11 +64,6 @@ def _parse_spec(spec: str) -> tuple[str, str]:
     if valid.get(provider, False):
         return provider, model
     raise LLMError(f"unknown LLM spec {spec!r}; valid forms: {VALID_SPECS}")
-
-
-def _n_ctx(settings) -> int:
-    # Settings.n_ctx if the settings carry one (ASSISTANT_N_CTX), else the default window.
-    return int(getattr(settings, "n_ctx", DEFAULT_N_CTX))
 
 
 # --- GGUF files -------------------------------------------------------------------------------------------
@@ -407,10 +401,10 @@ def make_chat_model(
     if provider == "extractive":
         return None
     if provider == "llamacpp":
-        return _llamacpp_chat(resolve_gguf(spec, settings.model_dir), _n_ctx(settings), max_tokens, temperature)
+        return _llamacpp_chat(resolve_gguf(spec, settings.model_dir), settings.n_ctx, max_tokens, temperature)
     if provider == "openai":
         return _openai_chat(model, max_tokens, temperature)
-    return _ollama_chat(model, _n_ctx(settings), max_tokens, temperature)
+    return _ollama_chat(model, settings.n_ctx, max_tokens, temperature)
 
 
 def context_window(spec: str, settings) -> int:
@@ -419,7 +413,7 @@ def context_window(spec: str, settings) -> int:
     For ``openai:`` the server decides; we assume it was started with the same window (llama_cpp.server --n_ctx).
     """
     _parse_spec(spec)
-    return _n_ctx(settings)
+    return settings.n_ctx
 
 
 def count_tokens(chat_model_or_spec: BaseChatModel | str | None, text: str) -> int:

@@ -218,11 +218,14 @@ def store_upload(uploaded: Path, name: str, docs_dir: Path, max_bytes: int) -> P
     target = folder / safe
     if target.parent != folder:  # belt and braces: safe_upload_name already removed every separator
         raise UploadRejected(f"{name}: not a plain file name")
-    # Write beside the target and rename, so a half-copied file is never indexed and a symlink is replaced, not followed.
+    # Write beside the target, then rename: a half-copied file is never indexed, a symlink is replaced, not followed.
     fd, temp = tempfile.mkstemp(dir=folder, prefix=".upload-")
     os.close(fd)
-    shutil.copyfile(uploaded, temp)
-    os.replace(temp, target)
+    try:
+        shutil.copyfile(uploaded, temp)
+        os.replace(temp, target)
+    finally:
+        Path(temp).unlink(missing_ok=True)
     return target
 
 
@@ -241,6 +244,17 @@ def chat_history(turns: list[Turn]) -> list[dict]:
     for t in turns:
         history += [{"role": "user", "content": t.question}, {"role": "assistant", "content": t.answer.text}]
     return history
+
+
+def api_history(history: list[dict] | None) -> list[dict]:
+    """The API's optional history, checked: a list of {"role": "user"|"assistant", "content": text}."""
+    turns = []
+    for turn in history or []:
+        valid = isinstance(turn, dict) and turn.get("role") in ("user", "assistant")
+        if not (valid and isinstance(turn.get("content"), str)):
+            raise QuestionError('history must be a list of {"role": "user" or "assistant", "content": "text"}')
+        turns.append({"role": turn["role"], "content": turn["content"]})
+    return turns
 
 
 def _message_text(message: dict) -> str:
@@ -359,15 +373,16 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
         """Answer a question from the indexed documents: the verified text with [n] markers, citations with
         verbatim quotes and offsets, and the retrieved passages (the JSON of `assistant ask --json`)."""
         try:
-            return assistant.answer(question, history=history).to_dict()
+            return assistant.answer(question, history=api_history(history)).to_dict()
         except USER_ERRORS as exc:
             raise gr.Error(str(exc)) from exc
 
-    with gr.Blocks(title="Document Q&A", fill_width=True) as demo:
+    # Gradio keeps its own copy of each upload; an hour later it is deleted (ours is in docs_dir).
+    with gr.Blocks(title="Document Q&A", fill_width=True, delete_cache=(3600, 3600)) as demo:
         turns = gr.State([])
         pending = gr.State("")
         with gr.Row(elem_id="header"):
-            gr.Markdown("## Document Q&A\nAnswers come only from your documents; every claim is quoted.", elem_id="title")
+            gr.Markdown("## Document Q&A\nAnswers come only from your documents; every claim is quoted.")
             status = gr.Markdown(status_text(assistant), elem_id="status")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=420):
@@ -398,7 +413,9 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
             with gr.Column(scale=2, min_width=340):
                 with gr.Tabs(selected="sources") as tabs:
                     with gr.Tab("Sources", id="sources"):
-                        sources = gr.HTML(sources_html([]), elem_id="sources-panel", js_on_load=None, apply_default_css=False)
+                        sources = gr.HTML(
+                            sources_html([]), elem_id="sources-panel", js_on_load=None, apply_default_css=False
+                        )
                     with gr.Tab("Documents", id="documents"):
                         upload = gr.File(
                             label=f"Add documents ({', '.join(SUPPORTED_SUFFIXES)}; up to {settings.max_file_mb:g} MB)",
@@ -478,7 +495,7 @@ CSS = """
 .turn > summary .meta { font-weight: 400; font-size: 0.8rem; color: var(--body-text-color-subdued); white-space: nowrap; }
 .source { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 0.6rem 0.75rem; margin: 0.6rem 0;
   background: var(--background-fill-primary); transition: box-shadow 0.2s, border-color 0.2s, background 0.2s; }
-.source.selected, .source:target { border-color: var(--primary-500); background: var(--primary-50);
+.source.selected { border-color: var(--primary-500); background: var(--primary-50);
   box-shadow: 0 0 0 3px var(--primary-200); }
 .source-head { display: flex; gap: 0.5rem; align-items: baseline; margin-bottom: 0.35rem; font-size: 0.85rem; }
 .source-head .n { font-weight: 700; color: var(--primary-600); }

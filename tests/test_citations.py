@@ -80,7 +80,9 @@ def test_supported_answer_not_in_passages_wording_is_refused(seed_assistant):
 
 
 def test_a_decline_with_strong_evidence_is_answered_from_it(seed_assistant):
-    result = _ask(seed_assistant, "I don't know.", "What is the United States obligated to do under Article 5?")
+    # near-verbatim: above STRONG_EVIDENCE, which is calibrated so no unanswerable seed question reaches it
+    result = _ask(seed_assistant, "I don't know.",
+                  "Is the United States obligated under Article 5 to help Japan defend its territories?")
     assert not result.refused and result.backend.endswith("+extractive")
     assert any(DEFEND in c.quote for c in result.citations) and exact(result.citations)
 
@@ -100,3 +102,10 @@ def _embeddings():
     from assistant.embeddings import get_embeddings
 
     return get_embeddings("all-MiniLM-L6-v2")
+
+
+def test_fact_borrowed_from_the_topic_but_not_the_passage_is_dropped(passages):
+    question = "When was the U.S.-Japan Security Treaty signed?"
+    checked = verify("The U.S.-Japan Security Treaty was signed on 19 April 1960 [1].", passages, _embeddings(),
+                     question)
+    assert checked.empty and checked.unsupported

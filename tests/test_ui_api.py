@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.citations import REFUSAL
 from assistant.types import Answer, Citation, Passage
 from assistant.ui import (
     MAX_NAME_CHARS,
@@ -91,6 +92,11 @@ def test_empty_question_is_a_clear_error(client):
         client.predict("   ", api_name="/ask")
 
 
+def test_malformed_history_is_a_clear_error(client):
+    with pytest.raises(AppError, match="history must be a list"):
+        client.predict("What does Article 5 cover?", [{"role": "system", "content": 3}], api_name="/ask")
+
+
 def test_only_the_ask_endpoint_is_public(client):
     assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ["/ask"]
 
@@ -102,7 +108,8 @@ def test_login_when_auth_is_set(app_settings, server):
         url = f"http://127.0.0.1:{port}/"
         with pytest.raises(Exception):
             Client(url, verbose=False).predict("What does Article 5 cover?", api_name="/ask")
-        result = Client(url, auth=("reader", "s3cret"), verbose=False).predict("What does Article 5 cover?", api_name="/ask")
+        logged_in = Client(url, auth=("reader", "s3cret"), verbose=False)
+        result = logged_in.predict("What does Article 5 cover?", api_name="/ask")
         assert result["citations"]
     finally:
         demo.close()
@@ -179,7 +186,9 @@ def test_a_symlink_in_docs_dir_is_replaced_not_followed(tmp_path, uploaded):
 # --- rendering ---------------------------------------------------------------------------------------------------
 
 TEXT = SEED.read_text(encoding="utf-8")
-QUOTE = "The United States is obligated under Article 5 to help Japan defend its territories in the case of an armed attack."
+QUOTE = (
+    "The United States is obligated under Article 5 to help Japan defend its territories in the case of an armed attack."
+)
 
 
 def seed_answer() -> Answer:
@@ -208,8 +217,9 @@ def test_sources_panel_highlights_the_quote_and_folds_the_rest():
 
 
 def test_refusal_shows_the_closest_passages():
-    passages = [Passage(f"c{i}", str(SEED), f"passage {i}", 0, 9, relevance=r) for i, r in enumerate([0.05, 0.1, 0.02, 0.08])]
-    refusal = Answer(text="The documents don't say. None of the indexed passages answers this question.", passages=passages, refused=True)
+    relevances = [0.05, 0.1, 0.02, 0.08]
+    passages = [Passage(f"c{i}", str(SEED), f"passage {i}", 0, 9, relevance=r) for i, r in enumerate(relevances)]
+    refusal = Answer(text=REFUSAL, passages=passages, refused=True)
     assert "refusal" in answer_html(refusal, 0)
     panel = sources_html([Turn("Who won the 1998 World Cup?", refusal)])
     assert "The documents don't say" in panel

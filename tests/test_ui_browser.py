@@ -101,7 +101,7 @@ def test_ask_follow_citation_upload_and_ask_again(page, tmp_path):
     question.fill("   ")
     question.press("Enter")
     expect(page.get_by_text("The question is empty")).to_be_visible()
-    expect(page.locator("#chat .message")).to_have_count(2)  # nothing was sent
+    expect(page.locator('#chat [data-testid="user"]')).to_have_count(1)  # nothing was sent
 
     question.fill("When is the lens of the lighthouse polished?")
     question.press("Enter")
