@@ -1,0 +1,161 @@
+"""The scale path: a real Chroma server shared by several workers, and answers from an OpenAI-compatible server.
+
+The Chroma server comes from ``ASSISTANT_TEST_CHROMA_URL`` when CI started one, else from a session fixture that
+runs ``chroma run`` on a free loopback port. The LLM server is tests/test_llm.py's real ``llama_cpp.server``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from assistant import Assistant
+from assistant.documents import load_file
+from assistant.types import Answer
+from tests.conftest import SEED, make_settings
+from tests.test_llm import llama_server  # noqa: F401  (a fixture: the real server, started once per module)
+
+CHROMA_URL_ENV = "ASSISTANT_TEST_CHROMA_URL"
+DEFEND_JAPAN = "The United States is obligated under Article 5 to help Japan defend its territories"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def chroma_url(tmp_path_factory) -> str:
+    """CI's Chroma server if it exported one, else our own `chroma run` on loopback for this session."""
+    given = os.environ.get(CHROMA_URL_ENV)
+    if given:
+        yield given.rstrip("/")
+        return
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
+    if chroma is None:
+        pytest.fail("the `chroma` CLI is not installed (it comes with chromadb)")
+    folder = tmp_path_factory.mktemp("chroma-server")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = folder / "server.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [chroma, "run", "--path", str(folder / "data"), "--host", "127.0.0.1", "--port", str(port)],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"chroma run exited {server.returncode}:\n{log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"chroma server not ready after 60 s:\n{log.read_text()[-3000:]}")
+            time.sleep(0.25)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@pytest.fixture
+def collection() -> str:
+    """A fresh collection per test (Chroma names: 3-512 characters of [a-zA-Z0-9._-])."""
+    return f"test-{uuid.uuid4().hex}"
+
+
+def assert_verified(answer: Answer) -> None:
+    """A refusal cites nothing; otherwise every quote is the exact source span and its [n] is in the text."""
+    if answer.refused:
+        assert answer.citations == [], answer
+        return
+    assert answer.citations, answer
+    for c in answer.citations:
+        assert load_file(Path(c.source)).text[c.start : c.end] == c.quote, c
+        assert f"[{c.n}]" in answer.text, (c.n, answer.text)
+
+
+def test_workers_share_one_server_index(tmp_path, chroma_url, collection):
+    first = Assistant(make_settings(tmp_path / "worker1", chroma_url=chroma_url, collection=collection))
+    second = Assistant(make_settings(tmp_path / "worker2", chroma_url=chroma_url, collection=collection))
+    seed = load_file(SEED).source
+    try:
+        report = first.ingest()
+        assert report.added == [seed] and report.chunks_written > 0, report.summary()
+
+        answer = first.answer("What does Article 5 cover?")
+        assert not answer.refused
+        assert any(DEFEND_JAPAN in c.quote for c in answer.citations), answer.text
+        assert_verified(answer)
+
+        again = first.ingest()
+        assert (again.added, again.updated, again.unchanged, again.chunks_written) == ([], [], [seed], 0)
+        assert first.index.chunks.count() == report.chunks_written  # no duplicate chunks either
+
+        # A second worker (its own process in production) finds the documents on the server, indexes nothing.
+        assert second.ensure_indexed() is None
+        assert second.index.committed() == first.index.committed()
+        seen = second.answer("What does Article 5 cover?")
+        assert [(c.source, c.start, c.end) for c in seen.citations] == [
+            (c.source, c.start, c.end) for c in answer.citations
+        ]
+        assert_verified(seen)
+        assert not (tmp_path / "worker1" / "index").exists() and not (tmp_path / "worker2" / "index").exists()
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_document_added_by_one_worker_is_answered_by_another(tmp_path, chroma_url, collection):
+    note = tmp_path / "lighthouse.md"
+    note.write_text(
+        "# Harbour log\n\nThe Varnholm lighthouse was relit on 3 March after a storm broke its lens.\n",
+        encoding="utf-8",
+    )
+    first = Assistant(make_settings(tmp_path / "worker1", chroma_url=chroma_url, collection=collection))
+    second = Assistant(make_settings(tmp_path / "worker2", chroma_url=chroma_url, collection=collection))
+    try:
+        first.ingest()
+        assert first.answer("When was the Varnholm lighthouse relit?").refused  # not indexed yet
+        second.ingest([note])
+        answer = first.answer("When was the Varnholm lighthouse relit?")  # no restart: first sees the new version
+        assert not answer.refused
+        assert any("relit on 3 March" in c.quote and c.source == load_file(note).source for c in answer.citations)
+        assert_verified(answer)
+    finally:
+        first.close()
+        second.close()
+
+
+def test_llm_server_streams_a_verified_answer(tmp_path, chroma_url, collection, llama_server, monkeypatch):  # noqa: F811
+    """The whole scale path: Chroma server for retrieval, llama_cpp.server (SmolLM2, --n_ctx 4096) for the draft."""
+    monkeypatch.setenv("OPENAI_BASE_URL", llama_server)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    settings = make_settings(tmp_path, chroma_url=chroma_url, collection=collection, llm="openai:smollm2")
+    with Assistant(settings) as assistant:
+        assistant.ingest()
+        items = list(assistant.stream("What does Article 5 cover?"))
+    *pieces, final = items
+    assert isinstance(final, Answer)
+    assert len(pieces) >= 2 and all(isinstance(p, str) for p in pieces)  # drafted piece by piece, not in one go
+    assert final.backend.startswith("openai:smollm2")
+    assert final.passages and "first_token" in final.timings
+    assert_verified(final)
