@@ -16,9 +16,10 @@ from .retrieval import Retriever
 from .store import Index, Progress, SyncReport
 from .types import Answer, Passage
 
-# Below this cosine between question and best passage nothing retrieved is on topic: the LLM is not even asked.
+# Below this cosine between question and best passage nothing retrieved is on topic: refuse, and an LLM is
+# not even asked.
 # Calibrated by eval/calibrate.py (eval/reports/calibration.md).
-RELEVANCE_GATE = 0.15
+RELEVANCE_GATE = 0.25
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -123,7 +124,8 @@ class Assistant:
             query = " ".join([_last_user_turn(history), question]).strip()
             passages = self.retriever.search(query, k or self.settings.k)
             timings["retrieve"] = time.perf_counter() - started
-            result = answer_extractive(question, passages, self.index.embeddings)
+            result = (answer_extractive(question, passages, self.index.embeddings) if self.relevant(passages)
+                      else Answer(text=REFUSAL, passages=passages, refused=True, backend="extractive"))
             timings["first_token"] = time.perf_counter() - started
             yield result.text
         else:

@@ -16,7 +16,7 @@ from .types import Citation, Passage
 
 REFUSAL = "The documents don't say. None of the indexed passages answers this question."
 # Support an answer sentence needs from one evidence sentence to be kept (eval/calibrate.py).
-CLAIM_THRESHOLD = 0.5
+CLAIM_THRESHOLD = 0.55
 CITED_MARGIN = 0.05
 NOVEL_COVERAGE = 0.6  # share of a claim's new content words its passage must contain
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")

@@ -1,4 +1,9 @@
-"""Hybrid retrieval: BM25 and dense search over the same live chunks, fused by reciprocal rank, overlaps merged."""
+"""Hybrid retrieval: BM25 and dense search over the same live chunks, fused, overlapping chunks merged.
+
+Fusion is a convex combination of min-max normalised scores, BM25 weighted 0.55: on BEIR SciFact it scored
+nDCG@10 0.729 against 0.717 for reciprocal-rank fusion (k=60), with the weight tuned on the train split only
+(eval/bench_retrieval.py reproduces both). RRF stays selectable (``fusion="rrf"``) for comparison.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from .store import Index
 from .types import Passage
 
 RRF_C = 60  # the constant of Cormack et al. 2009; damps the head of each list
+WEIGHTS = (0.45, 0.55)  # (dense, BM25)
 
 
 class BM25:
@@ -38,12 +44,28 @@ class BM25:
         return [(self.ids[i], float(s)) for i, s in zip(hits[0], scores[0]) if s > 0]
 
 
-def reciprocal_rank_fusion(rankings: list[list[str]], weights: list[float], c: int = RRF_C) -> dict[str, float]:
+def reciprocal_rank_fusion(scored: list[dict[str, float]], weights: list[float], c: int = RRF_C) -> dict[str, float]:
     fused: dict[str, float] = {}
-    for ranking, weight in zip(rankings, weights):
-        for rank, chunk_id in enumerate(ranking, start=1):
+    for scores, weight in zip(scored, weights):
+        for rank, chunk_id in enumerate(sorted(scores, key=scores.get, reverse=True), start=1):
             fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (c + rank)
     return fused
+
+
+def convex_fusion(scored: list[dict[str, float]], weights: list[float]) -> dict[str, float]:
+    """Min-max normalise each retriever's scores, then a weighted sum; a chunk missing from a list gets 0 there."""
+    fused: dict[str, float] = {}
+    for scores, weight in zip(scored, weights):
+        if not scores:
+            continue
+        low, high = min(scores.values()), max(scores.values())
+        for chunk_id, score in scores.items():
+            norm = (score - low) / (high - low) if high > low else 1.0
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + weight * norm
+    return fused
+
+
+FUSIONS = {"convex": convex_fusion, "rrf": reciprocal_rank_fusion}
 
 
 def _touches(a: Passage, b: Passage) -> bool:
@@ -78,10 +100,12 @@ def collapse(ranked: list[Passage], k: int) -> list[Passage]:
 
 
 class Retriever:
-    def __init__(self, index: Index, *, fetch_k: int = 30, weights: tuple[float, float] = (1.0, 1.0)):
+    def __init__(self, index: Index, *, fetch_k: int = 30, weights: tuple[float, float] = WEIGHTS,
+                 fusion: str = "convex"):
         self.index = index
         self.fetch_k = fetch_k
         self.weights = list(weights)  # (dense, bm25)
+        self.fuse = FUSIONS[fusion]
         self._bm25: tuple[str, BM25] | None = None
         self._bm25_lock = threading.Lock()
 
@@ -104,7 +128,7 @@ class Retriever:
         query_vector = self.index.embeddings.embed_query(question)
         dense = self.dense(query_vector, self.fetch_k)
         lexical = self.bm25().search(question, self.fetch_k)
-        fused = reciprocal_rank_fusion([[h[0] for h in dense], [h[0] for h in lexical]], self.weights)
+        fused = self.fuse([{h[0]: h[1] for h in dense}, dict(lexical)], self.weights)
         order = sorted(fused, key=fused.get, reverse=True)[: self.fetch_k]
         if not order:
             return []

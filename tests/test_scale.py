@@ -145,7 +145,9 @@ def test_a_document_added_by_one_worker_is_answered_by_another(tmp_path, chroma_
         second.close()
 
 
-def test_llm_server_streams_a_verified_answer(tmp_path, chroma_url, collection, llama_server, monkeypatch):  # noqa: F811
+def test_llm_server_streams_a_verified_answer(
+    tmp_path, chroma_url, collection, llama_server, monkeypatch  # noqa: F811  (the imported fixture)
+):
     """The whole scale path: Chroma server for retrieval, llama_cpp.server (SmolLM2, --n_ctx 4096) for the draft."""
     monkeypatch.setenv("OPENAI_BASE_URL", llama_server)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)

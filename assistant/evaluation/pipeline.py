@@ -20,8 +20,8 @@ _MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 _MARKED_SENTENCE = re.compile(r"(?P<sentence>[^\[]*?)\[(?P<numbers>\d+(?:\s*,\s*\d+)*)\][.!?\"'”’]*")
 
 
-def progress(items: Iterable, desc: str, total: int | None = None) -> tqdm:
-    return tqdm(items, desc=desc, total=total, unit="q", file=sys.stderr, dynamic_ncols=True)
+def progress(items: Sequence, desc: str) -> tqdm:
+    return tqdm(items, desc=desc, unit="q", file=sys.stderr, dynamic_ncols=True)
 
 
 def read_jsonl(path: Path) -> list[dict]:

@@ -1,0 +1,488 @@
+"""Latency: Retriever.search at ~10k and ~100k chunks, BM25 build time, and answer latency / time to first token
+per answer backend. Writes eval/reports/perf/latency.{md,json}.
+
+    python eval/bench_latency.py [--sizes 10000 100000] [--queries 50] [--passes 3]
+                                 [--backends extractive llamacpp:smollm2 llamacpp] [--questions 5] [--questions-large 2]
+
+Retrieval indexes are built without embedding anything (100k chunks would take hours on 2 cores): the real SciFact
+chunks and their vectors are read from the SciFact benchmark index (<home>/bench-index/scifact, built by
+`assistant eval --suite scifact`; if absent, --embed-docs abstracts are embedded into a scratch index first).
+Each size takes the real chunks first, then perturbed copies of them as separate documents until the size is
+reached: copy r of a document gets source "<id>~copy<r>", its own sha256 and chunk ids, its text with ~10 % of
+adjacent word pairs swapped (same length, so start/end stay valid) and each vector plus Gaussian noise
+(--noise per dimension), re-normalised. Chunks go straight into the Chroma collection (Index.chunks.add with
+the metadata a real ingest writes); manifest entries go into the manifest collection in the shape
+Index._set_entry writes, then Index._bump_generation commits them. Queries are SciFact test queries, asked
+alternately of both sizes so load changes hit both alike; p50/p95 per pass, median over passes.
+
+Answers are asked through Assistant.stream against an index of seeds/ (first token = first streamed piece).
+A first, unmeasured question per backend loads the model; measured questions are varied, so llama.cpp's cache
+reuses only the shared instruction prefix, as it would in real use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import re
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from chromadb.errors import ChromaError
+
+from assistant.api import Assistant
+from assistant.config import load_settings
+from assistant.evaluation.metrics import percentile
+from assistant.evaluation.pipeline import read_jsonl
+from assistant.evaluation.scifact import ROOT as SCIFACT_ROOT
+from assistant.evaluation.scifact import load_corpus, load_qrels
+from assistant.evaluation.seed import load_questions
+from assistant.retrieval import BM25, Retriever
+from assistant.store import Index
+from bench_ingest import DEFAULT_DATA, REPO, bench_settings, load_average, machine, median, publish, source_line
+
+SCALE_ROOT = "bench:scale"
+K = 5
+STAGES = ("embed_query", "dense", "dense_chroma", "bm25", "search")
+
+
+# --- the real chunks ---------------------------------------------------------------------------------------
+
+
+def real_chunks(existing: Path, data: Path, embed_docs: int) -> tuple[list[dict], np.ndarray, str]:
+    """Committed SciFact chunks with their vectors, grouped by document in index order."""
+    if (existing / "chroma.sqlite3").is_file():
+        index = Index(bench_settings(existing))
+        try:
+            rows, vectors = _read_chunks(index)
+            if rows:
+                return rows, vectors, f"{existing} (SciFact benchmark index, read only)"
+        except ChromaError as exc:  # seen while another process was still writing that index
+            print(f"cannot read {existing} ({exc}); embedding instead", file=sys.stderr)
+        finally:
+            index.close()
+    with tempfile.TemporaryDirectory(prefix="bench-latency-embed-") as scratch:
+        print(f"embedding {embed_docs} SciFact abstracts", file=sys.stderr)
+        index = Index(bench_settings(Path(scratch)))
+        index.sync_documents(load_corpus(data)[:embed_docs], roots=[SCIFACT_ROOT])
+        rows, vectors = _read_chunks(index)
+        index.close()
+    return rows, vectors, f"{embed_docs} SciFact abstracts embedded into a scratch index"
+
+
+def _read_chunks(index: Index) -> tuple[list[dict], np.ndarray]:
+    committed = index.committed()
+    rows, vectors, offset, page = [], [], 0, 5000
+    while True:
+        got = index.chunks.get(include=["documents", "metadatas", "embeddings"], limit=page, offset=offset)
+        for chunk_id, text, meta, vector in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"]):
+            if committed.get(meta["source"]) == meta["doc_sha256"]:
+                rows.append({"id": chunk_id, "text": text, "meta": meta})
+                vectors.append(vector)
+        if len(got["ids"]) < page:
+            break
+        offset += page
+    order = sorted(range(len(rows)), key=lambda i: (rows[i]["meta"]["source"], rows[i]["meta"]["chunk_index"]))
+    return [rows[i] for i in order], np.asarray([vectors[i] for i in order], dtype=np.float32)
+
+
+# --- synthetic scale ---------------------------------------------------------------------------------------
+
+
+def swap_words(text: str, rng: np.random.Generator, rate: float = 0.1) -> str:
+    """Swap ~rate of adjacent word pairs: new word order, same vocabulary, same length (offsets stay valid)."""
+    parts = re.split(r"(\s+)", text)  # words at even positions, whitespace at odd ones
+    for i in range(0, len(parts) - 2, 2):
+        if parts[i] and parts[i + 2] and rng.random() < rate:
+            parts[i], parts[i + 2] = parts[i + 2], parts[i]
+    return "".join(parts)
+
+
+@dataclass
+class Scaled:
+    rows: list[dict]
+    vectors: np.ndarray
+    manifest: dict[str, dict]  # source -> manifest entry
+    real: int  # chunks that are real (the rest are perturbed copies)
+    copies: int  # passes over the real documents (1 = no copies)
+    noise_cosine: float | None  # mean cosine of a copy's vector to its original
+
+
+def scaled_rows(rows: list[dict], vectors: np.ndarray, target: int, noise: float, seed: int = 0) -> Scaled:
+    """Whole documents, real ones first, then perturbed copies, until ``target`` chunks are reached."""
+    rng = np.random.default_rng(seed)
+    by_doc: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        by_doc.setdefault(row["meta"]["source"], []).append(i)
+    out_rows, out_vectors, manifest, cosines = [], [], {}, []
+    copy = 0
+    while len(out_rows) < target:
+        for source, members in by_doc.items():
+            if len(out_rows) >= target:
+                break
+            first = rows[members[0]]["meta"]
+            name = source if copy == 0 else f"{source}~copy{copy}"
+            sha = first["doc_sha256"] if copy == 0 else hashlib.sha256(f"{first['doc_sha256']}~{copy}".encode()).hexdigest()
+            for i in members:
+                row = rows[i]
+                if copy == 0:
+                    text, vector = row["text"], vectors[i]
+                else:
+                    text = swap_words(row["text"], rng)
+                    vector = vectors[i] + rng.normal(0.0, noise, vectors.shape[1]).astype(np.float32)
+                    vector /= np.linalg.norm(vector)
+                    cosines.append(float(vector @ vectors[i]))
+                meta = {**row["meta"], "source": name, "doc_sha256": sha,
+                        "content_sha256": hashlib.sha256(text.encode()).hexdigest()}
+                chunk_id = row["id"] if copy == 0 else hashlib.sha256(f"{row['id']}~{copy}".encode()).hexdigest()[:32]
+                out_rows.append({"id": chunk_id, "text": text, "meta": meta})
+                out_vectors.append(vector)
+            manifest[name] = {"sha256": sha, "root": SCALE_ROOT, "title": first.get("title", name),
+                              "chunks": len(members), "dirty": False}
+        copy += 1
+    return Scaled(out_rows, np.asarray(out_vectors, dtype=np.float32), manifest, real=min(len(rows), len(out_rows)),
+                  copies=copy, noise_cosine=float(np.mean(cosines)) if cosines else None)
+
+
+def build_scaled_index(folder: Path, scaled: Scaled) -> tuple[Index, float]:
+    """Write chunks and manifest as a committed sync would leave them; returns the index and seconds taken."""
+    started = time.perf_counter()
+    index = Index(bench_settings(folder))
+    batch = min(index.client.get_max_batch_size(), 5000)
+    for i in range(0, len(scaled.rows), batch):
+        part = scaled.rows[i : i + batch]
+        index.chunks.add(ids=[r["id"] for r in part], documents=[r["text"] for r in part],
+                         metadatas=[r["meta"] for r in part], embeddings=scaled.vectors[i : i + batch])
+    manifest = scaled.manifest
+    sources = list(manifest)
+    for i in range(0, len(sources), batch):
+        part = sources[i : i + batch]
+        # the record shape of Index._set_entry, written in batches (one upsert per document would take minutes)
+        index._manifest.upsert(ids=part, embeddings=[[1.0]] * len(part), documents=part,
+                               metadatas=[manifest[s] for s in part])
+    index._bump_generation()
+    return index, time.perf_counter() - started
+
+
+# --- retrieval measurements --------------------------------------------------------------------------------
+
+
+def bm25_build(index: Index, repeats: int) -> dict:
+    fetch, build, loads = [], [], []
+    for _ in range(repeats):
+        loads.append(load_average())
+        started = time.perf_counter()
+        chunks = index.live_chunks()
+        fetched = time.perf_counter()
+        BM25([c.id for c in chunks], [c.page_content for c in chunks])
+        fetch.append(fetched - started)
+        build.append(time.perf_counter() - fetched)
+    return {"fetch_s": median(fetch), "index_s": median(build), "total_s": median(f + b for f, b in zip(fetch, build)),
+            "runs_total_s": [f + b for f, b in zip(fetch, build)], "loads": loads}
+
+
+def stage_times(retriever: Retriever, question: str) -> dict[str, float]:
+    """One query split into its stages (each timed on its own call, so they do not add up exactly to search)."""
+    t = {}
+    started = time.perf_counter()
+    vector = retriever.index.embeddings.embed_query(question)
+    t["embed_query"] = time.perf_counter() - started
+    started = time.perf_counter()
+    retriever.index.vectorstore.similarity_search_by_vector_with_relevance_scores(vector, k=retriever.fetch_k)
+    t["dense_chroma"] = time.perf_counter() - started
+    started = time.perf_counter()
+    retriever.dense(vector, retriever.fetch_k)
+    t["dense"] = time.perf_counter() - started
+    started = time.perf_counter()
+    retriever.bm25().search(question, retriever.fetch_k)
+    t["bm25"] = time.perf_counter() - started
+    started = time.perf_counter()
+    retriever.search(question, K)
+    t["search"] = time.perf_counter() - started
+    return t
+
+
+def retrieval_latency(retrievers: dict[int, Retriever], queries: list[str], passes: int) -> dict:
+    sizes = list(retrievers)
+    per_pass = []
+    for p in range(passes):
+        times = {n: [] for n in sizes}
+        load = load_average()
+        for qi, query in enumerate(queries):
+            order = sizes if (qi + p) % 2 == 0 else sizes[::-1]
+            for n in order:
+                started = time.perf_counter()
+                retrievers[n].search(query, K)
+                times[n].append(time.perf_counter() - started)
+        per_pass.append({
+            "load_before": load,
+            "load_after": load_average(),
+            **{str(n): {"p50": percentile(times[n], 50), "p95": percentile(times[n], 95)} for n in sizes},
+        })
+        print(f"pass {p + 1}: " + ", ".join(f"{n}: p50 {per_pass[-1][str(n)]['p50'] * 1000:.0f} ms" for n in sizes),
+              file=sys.stderr)
+    rows = {n: [] for n in sizes}
+    for query in queries:
+        for n in sizes:
+            rows[n].append(stage_times(retrievers[n], query))
+    stages = {str(n): {s: percentile([r[s] for r in rows[n]], 50) for s in STAGES} for n in sizes}
+    small, large = str(sizes[0]), str(sizes[-1])
+    return {
+        "passes": per_pass,
+        "median": {str(n): {q: median(pp[str(n)][q] for pp in per_pass) for q in ("p50", "p95")} for n in sizes},
+        "growth": {q: median(pp[large][q] / pp[small][q] for pp in per_pass) for q in ("p50", "p95")},
+        "stage_p50": stages,
+        "stage_load": load_average(),
+    }
+
+
+def committed_lookup_cost(index: Index, repeats: int = 20) -> float:
+    """Seconds for one Index.committed() call: Retriever.dense pays it once per hit (Index.is_live)."""
+    started = time.perf_counter()
+    for _ in range(repeats):
+        index.committed()
+    return (time.perf_counter() - started) / repeats
+
+
+# --- answer latency ----------------------------------------------------------------------------------------
+
+
+def pick_questions(n_max: int) -> tuple[list[str], str]:
+    """Varied answerable single-turn seed questions spread over the file, and a different one to warm up with."""
+    pool = [q.question for q in load_questions(REPO / "eval" / "questions.yaml") if q.answerable and not q.history]
+    warmup = pool.pop()
+    step = len(pool) / n_max
+    return [pool[int(i * step)] for i in range(n_max)], warmup
+
+
+def ask(assistant: Assistant, question: str) -> dict:
+    load = load_average()
+    pieces = 0
+    for item in assistant.stream(question):
+        if isinstance(item, str):
+            pieces += 1
+        else:
+            answer = item
+    t = answer.timings
+    generating = t["total"] - t.get("first_token", t["total"])
+    return {
+        "question": question, "load": load, "first_token_s": t.get("first_token"), "total_s": t["total"],
+        "retrieve_s": t.get("retrieve"), "pieces": pieces,
+        "pieces_per_s": pieces / generating if pieces > 1 and generating > 0 else None,
+        "refused": answer.refused, "backend": answer.backend, "answer_chars": len(answer.text),
+    }
+
+
+def answer_latency(backends: list[str], n_questions: int, n_large: int, scratch: Path) -> dict:
+    questions, warmup = pick_questions(max(n_questions, n_large))
+    base = replace(load_settings(), chroma_url="", index_dir=scratch / "seed-index", home=load_settings().home,
+                   seeds_dir=REPO / "seeds")
+    results = {}
+    for backend in backends:
+        count = n_large if backend == "llamacpp" else n_questions
+        with Assistant(replace(base, llm=backend)) as assistant:
+            assistant.ensure_indexed()
+            cold = ask(assistant, warmup)
+            rows = []
+            for question in questions[:count]:
+                rows.append(ask(assistant, question))
+                print(f"{backend}: first token {rows[-1]['first_token_s']:.2f}s, total {rows[-1]['total_s']:.2f}s "
+                      f"(load {rows[-1]['load']})", file=sys.stderr)
+        rates = [r["pieces_per_s"] for r in rows if r["pieces_per_s"]]
+        results[backend] = {
+            "cold": cold,
+            "questions": rows,
+            "median_first_token_s": median(r["first_token_s"] for r in rows),
+            "median_total_s": median(r["total_s"] for r in rows),
+            "max_total_s": max(r["total_s"] for r in rows),
+            "median_pieces_per_s": median(rates) if rates else None,
+        }
+    return results
+
+
+# --- report ------------------------------------------------------------------------------------------------
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+def render(m: dict) -> str:
+    lines = ["# Latency", "", f"Started {m['started']}; {m['machine']['cpus']} CPUs shared with other jobs.", ""]
+    r = m.get("retrieval")
+    if r:
+        sizes = [str(s["chunks"]) for s in r["indexes"]]
+        small, large = sizes[0], sizes[-1]
+        lines += [
+            "## Retrieval (Retriever.search, k=5)",
+            "",
+            f"Real chunks: {r['real_chunks']:,} from {r['real_docs']:,} abstracts, read from {r['origin']}. "
+            + (f"Synthetic copies: vector noise sigma {r['noise']} per dimension (mean cosine to the original "
+               f"{r['noise_cosine']:.3f}), ~10 % adjacent word pairs swapped. " if r["noise_cosine"] else "")
+            + f"{r['queries']} SciFact test queries, {len(r['latency']['passes'])} passes, sizes interleaved; "
+            "medians over passes.",
+            "",
+            "| chunks | documents | real chunks | build (load) | p50 | p95 | BM25 build: fetch + index = total (load) |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for s in r["indexes"]:
+            n = str(s["chunks"])
+            b = s["bm25_build"]
+            lines.append(
+                f"| {s['chunks']:,} | {s['documents']:,} | {s['real_chunks']:,} | {s['build_s']:.0f} s ({s['build_load']}) | "
+                f"{ms(r['latency']['median'][n]['p50'])} | {ms(r['latency']['median'][n]['p95'])} | "
+                f"{b['fetch_s']:.1f} + {b['index_s']:.1f} = {b['total_s']:.1f} s ({b['loads'][0]}) |"
+            )
+        g = r["latency"]["growth"]
+        lines += [
+            "",
+            f"**Cost growth {large}/{small} chunks: p50 x{g['p50']:.2f}, p95 x{g['p95']:.2f}** "
+            f"(for {int(large) / int(small):.0f}x the chunks; ratios taken within each pass, then the median).",
+            "",
+            "| pass | load before -> after | " + " | ".join(f"{n} p50 / p95" for n in sizes) + " |",
+            "|---|---|" + "---|" * len(sizes),
+        ]
+        for i, p in enumerate(r["latency"]["passes"], start=1):
+            lines.append(f"| {i} | {p['load_before']} -> {p['load_after']} | "
+                         + " | ".join(f"{ms(p[n]['p50'])} / {ms(p[n]['p95'])}" for n in sizes) + " |")
+        lines += [
+            "",
+            f"Stages, p50 over the same queries (each timed on its own; load {r['latency']['stage_load']}):",
+            "",
+            "| stage | " + " | ".join(sizes) + " |",
+            "|---|" + "---|" * len(sizes),
+        ]
+        names = {
+            "embed_query": "embed the question",
+            "dense_chroma": "Chroma vector query (fetch_k=30)",
+            "dense": "Retriever.dense (Chroma query + Index.is_live per hit)",
+            "bm25": "BM25 search (fetch_k=30)",
+            "search": "Retriever.search total",
+        }
+        for stage, label in names.items():
+            lines.append(f"| {label} | " + " | ".join(ms(r["latency"]["stage_p50"][n][stage]) for n in sizes) + " |")
+        lines.append("| one Index.committed() call | "
+                     + " | ".join(ms(s["committed_call_s"]) for s in r["indexes"]) + " |")
+        lines += ["", f"Where it grows: {r['where']}"]
+    a = m.get("answers")
+    if a:
+        lines += [
+            "",
+            "## Answers (Assistant.stream on the seed index)",
+            "",
+            "| backend | questions | first token p50 | total p50 | total max | ~tokens/s while streaming | "
+            "cold first answer (loads model) | load during |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for backend, b in a.items():
+            loads = [q["load"] for q in b["questions"]]
+            rate = f"{b['median_pieces_per_s']:.1f}" if b["median_pieces_per_s"] else "n/a"
+            lines.append(
+                f"| {backend} | {len(b['questions'])} | {b['median_first_token_s']:.2f} s | {b['median_total_s']:.2f} s | "
+                f"{b['max_total_s']:.2f} s | {rate} | {b['cold']['total_s']:.1f} s "
+                f"({b['cold']['load']}) | {min(loads)}-{max(loads)} |"
+            )
+        lines += ["", "Per question:", "",
+                  "| backend | question | load | retrieve | first token | total | pieces | refused |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for backend, b in a.items():
+            for q in b["questions"]:
+                lines.append(f"| {backend} | {q['question']} | {q['load']} | {q['retrieve_s']:.2f} s | {q['first_token_s']:.2f} s | "
+                             f"{q['total_s']:.2f} s | {q['pieces']} | {q['refused']} |")
+        lines += ["", "Extractive streams its whole answer as one piece; for llama.cpp one piece is about one token."]
+    lines += ["", f"Command: `{m['command']}`", ""]
+    return "\n".join(lines)
+
+
+def where_it_grows(latency: dict, indexes: list[dict]) -> str:
+    small, large = str(indexes[0]["chunks"]), str(indexes[-1]["chunks"])
+    st = latency["stage_p50"]
+    deltas = {s: st[large][s] - st[small][s] for s in ("embed_query", "dense_chroma", "dense", "bm25")}
+    is_live = deltas["dense"] - deltas["dense_chroma"]
+    return (
+        f"from {small} to {large} chunks the stages add: Chroma query {ms(deltas['dense_chroma'])}, the is_live "
+        f"filter in Retriever.dense {ms(is_live)} (`{source_line(Retriever.dense, 'is_live')}` calls "
+        f"`Index.committed()` for every hit, which re-reads the generation from Chroma and rebuilds a dict over all "
+        f"{indexes[-1]['documents']:,} manifest entries: {ms(indexes[-1]['committed_call_s'])} a call at {large}; "
+        f"taking `committed()` once per query instead of once per hit would divide this by fetch_k), "
+        f"BM25 search {ms(deltas['bm25'])}."
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="BEIR SciFact folder (queries, corpus)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000], help="chunk counts, smallest first")
+    parser.add_argument("--queries", type=int, default=50, help="SciFact test queries per pass")
+    parser.add_argument("--passes", type=int, default=3)
+    parser.add_argument("--noise", type=float, default=0.015, help="Gaussian noise per vector dimension of a copy")
+    parser.add_argument("--real-index", type=Path,
+                        help="index to read real chunks and vectors from (default: <home>/bench-index/scifact)")
+    parser.add_argument("--embed-docs", type=int, default=1000,
+                        help="abstracts to embed when that index is missing or unreadable")
+    parser.add_argument("--backends", nargs="*", default=["extractive", "llamacpp:smollm2", "llamacpp"],
+                        help="answer backends to time (none: skip answers)")
+    parser.add_argument("--questions", type=int, default=5, help="measured questions per backend")
+    parser.add_argument("--questions-large", type=int, default=2, help="measured questions for the 1.5B default")
+    parser.add_argument("--skip-retrieval", action="store_true")
+    args = parser.parse_args()
+
+    started = datetime.now(timezone.utc)
+    settings = load_settings()
+    metrics: dict = {
+        "benchmark": "latency",
+        "started": started.isoformat(timespec="seconds"),
+        "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+        "machine": machine(),
+    }
+    with tempfile.TemporaryDirectory(prefix="bench-latency-") as scratch:
+        scratch = Path(scratch)
+        if not args.skip_retrieval:
+            rows, vectors, origin = real_chunks(args.real_index or settings.home / "bench-index" / "scifact",
+                                                args.data, args.embed_docs)
+            print(f"{len(rows)} real chunks from {origin}; load {load_average()}", file=sys.stderr)
+            queries_by_id = {str(q["_id"]): str(q["text"]) for q in read_jsonl(args.data / "queries.jsonl")}
+            queries = [queries_by_id[q] for q in load_qrels(args.data / "qrels" / "test.tsv") if q in queries_by_id]
+            queries = queries[: args.queries]
+            indexes, retrievers, cosines = [], {}, []
+            for size in args.sizes:
+                scaled = scaled_rows(rows, vectors, size, args.noise)
+                if scaled.noise_cosine is not None:
+                    cosines.append(scaled.noise_cosine)
+                load = load_average()
+                index, build_s = build_scaled_index(scratch / f"scale-{size}", scaled)
+                print(f"{len(scaled.rows)} chunks indexed in {build_s:.0f}s", file=sys.stderr)
+                retriever = Retriever(index)
+                retriever.search(queries[0], K)  # builds BM25 and warms Chroma's caches: not measured
+                retrievers[len(scaled.rows)] = retriever
+                indexes.append({
+                    "target": size, "chunks": len(scaled.rows), "documents": len(scaled.manifest),
+                    "real_chunks": scaled.real, "copies": scaled.copies, "build_s": build_s, "build_load": load,
+                    "bm25_build": bm25_build(index, args.passes),
+                    "committed_call_s": committed_lookup_cost(index),
+                })
+            latency = retrieval_latency(retrievers, queries, args.passes)
+            metrics["retrieval"] = {
+                "origin": origin, "real_chunks": len(rows), "real_docs": len({r["meta"]["source"] for r in rows}),
+                "noise": args.noise, "noise_cosine": median(cosines) if cosines else None,
+                "queries": len(queries), "indexes": indexes, "latency": latency,
+                "where": where_it_grows(latency, indexes),
+            }
+            for retriever in retrievers.values():
+                retriever.index.close()
+        if args.backends:
+            metrics["answers"] = answer_latency(args.backends, args.questions, args.questions_large, scratch)
+    metrics["seconds"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
+    markdown = render(metrics)
+    out = publish("latency", metrics, markdown)
+    print(markdown)
+    print(f"report: {out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
