@@ -88,7 +88,8 @@ def verify(draft: str, passages: list[Passage], embeddings, question: str = "") 
     evidence = passage_sentences(passages)
     if not claims or not evidence:
         return Verified(text="", unsupported=[c for c, _ in claims])
-    support = support_matrix([c for c, _ in claims], [e.text for e in evidence], embeddings)
+    # Scored as "question + claim", as calibrated: a short answer ("Patrick Shanahan.") means little alone.
+    support = support_matrix([f"{question} {c}".strip() for c, _ in claims], [e.text for e in evidence], embeddings)
     kept: list[tuple[str, Sentence]] = []
     unsupported: list[str] = []
     for row, (claim, cited) in enumerate(claims):

@@ -27,6 +27,9 @@ _INSTRUCTION = re.compile(
     r"\byou are now\b|\b(reply|respond|answer|output)\b.{0,30}\bonly with\b",
     re.IGNORECASE,
 )
+_ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
+_MONTHS = {m[:3]: m for m in ("january", "february", "march", "april", "may", "june", "july", "august",
+                              "september", "october", "november", "december")} | {"sept": "september"}
 LEXICAL_WEIGHT = 0.35  # share of the support score that comes from word overlap (eval/calibrate.py)
 
 
@@ -77,7 +80,8 @@ def passage_sentences(passages: list[Passage]) -> list[Sentence]:
 
 
 def content_words(text: str) -> set[str]:
-    words = [w for w in _WORD.findall(text.lower()) if w not in _STOP]
+    """Stemmed words that carry content; "19th" counts as "19" and "Apr" as "april", as a reader would."""
+    words = [_MONTHS.get(w, _ORDINAL.sub(r"\1", w)) for w in _WORD.findall(text.lower()) if w not in _STOP]
     return set(_stemmer().stemWords(words))
 
 

@@ -19,7 +19,9 @@ import httpx
 import pytest
 
 from assistant import Assistant
+from assistant.config import Settings
 from assistant.documents import load_file
+from assistant.store import make_client
 from assistant.types import Answer
 from tests.conftest import SEED, make_settings
 from tests.test_llm import llama_server  # noqa: F401  (a fixture: the real server, started once per module)
@@ -77,9 +79,15 @@ def chroma_url(tmp_path_factory) -> str:
 
 
 @pytest.fixture
-def collection() -> str:
-    """A fresh collection per test (Chroma names: 3-512 characters of [a-zA-Z0-9._-])."""
-    return f"test-{uuid.uuid4().hex}"
+def collection(chroma_url) -> str:
+    """A fresh collection per test (Chroma names: 3-512 characters of [a-zA-Z0-9._-]), dropped afterwards so a
+    long-lived CI server does not accumulate them."""
+    name = f"test-{uuid.uuid4().hex}"
+    yield name
+    client = make_client(Settings(chroma_url=chroma_url))
+    for existing in client.list_collections():
+        if existing.name in (name, f"{name}-manifest"):  # the index's chunks and its manifest
+            client.delete_collection(existing.name)
 
 
 def assert_verified(answer: Answer) -> None:
