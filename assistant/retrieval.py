@@ -120,8 +120,10 @@ class Retriever:
 
     def dense(self, query_vector: list[float], k: int) -> list[tuple[str, float, dict, str]]:
         hits = self.index.vectorstore.similarity_search_by_vector_with_relevance_scores(query_vector, k=k)
+        committed = self.index.committed()  # once per search: it reads the manifest
         # langchain_chroma returns cosine *distance* here; readers only see committed document versions
-        return [(d.id, 1.0 - dist, d.metadata, d.page_content) for d, dist in hits if self.index.is_live(d.metadata)]
+        return [(d.id, 1.0 - dist, d.metadata, d.page_content) for d, dist in hits
+                if committed.get(d.metadata.get("source")) == d.metadata.get("doc_sha256")]
 
     def search(self, question: str, k: int = 5) -> list[Passage]:
         self.index.refresh()

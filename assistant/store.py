@@ -125,9 +125,6 @@ class Index:
     def committed(self) -> dict[str, str]:
         return {source: entry["sha256"] for source, entry in self.manifest().items() if entry["sha256"]}
 
-    def is_live(self, metadata: dict) -> bool:
-        return self.committed().get(metadata.get("source")) == metadata.get("doc_sha256")
-
     def live_chunks(self) -> list[Document]:
         """Every chunk of every committed document version (what BM25 indexes)."""
         committed = self.committed()
