@@ -21,7 +21,8 @@ from .types import Answer, Passage
 # Calibrated by eval/calibrate.py (eval/reports/calibration.md).
 RELEVANCE_GATE = 0.25
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# control characters, and lone surrogates (undecodable bytes on a command line) that no tokenizer accepts
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
 
 
 ANSWER_TOKENS = 384

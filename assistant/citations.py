@@ -93,6 +93,8 @@ def verify(draft: str, passages: list[Passage], embeddings, question: str = "") 
     kept: list[tuple[str, Sentence]] = []
     unsupported: list[str] = []
     for row, (claim, cited) in enumerate(claims):
+        if any(claim == seen for seen, _ in kept):
+            continue  # a small model sometimes repeats itself
         best = max(range(len(evidence)), key=lambda j: support[row, j])
         if support[row, best] < CLAIM_THRESHOLD or not grounded(claim, question, passages[evidence[best].passage].text):
             unsupported.append(claim)

@@ -109,3 +109,9 @@ def test_fact_borrowed_from_the_topic_but_not_the_passage_is_dropped(passages):
     checked = verify("The U.S.-Japan Security Treaty was signed on 19 April 1960 [1].", passages, _embeddings(),
                      question)
     assert checked.empty and checked.unsupported
+
+
+def test_a_repeated_sentence_is_kept_once(passages):
+    sentence = "The United States must help Japan defend its territories in case of an armed attack [1]. "
+    checked = verify(sentence * 2, passages, _embeddings(), "What does Article 5 cover?")
+    assert len(checked.citations) == 1
