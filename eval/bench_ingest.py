@@ -145,7 +145,7 @@ STAGES = {
     "embed (SentenceTransformer.encode)": ("sentence_transformers/", "encode"),
     "add_texts incl. embed": ("langchain_chroma/vectorstores.py", "add_texts"),
     "chunking (chunk_document)": ("assistant/chunking.py", "chunk_document"),
-    "manifest entries (Index._set_entry)": ("assistant/store.py", "_set_entry"),
+    "manifest entries (Index._set_entries)": ("assistant/store.py", "_set_entries"),
     "generation bumps (Index._bump_generation)": ("assistant/store.py", "_bump_generation"),
     "stale-chunk deletes (Index._drop_stale_chunks)": ("assistant/store.py", "_drop_stale_chunks"),
     "recovery + manifest read (Index._recover)": ("assistant/store.py", "_recover"),
@@ -201,7 +201,7 @@ def suggestions(profile: dict, per_doc_encode_ratio: float) -> list[str]:
     """Concrete changes, each pointing at the line that pays a cost the profile measured."""
     stages, docs, total = profile["stages"], profile["docs"], profile["seconds"]
     upserts = stages["Chroma chunk upserts (add_texts minus embed)"]
-    entries = stages["manifest entries (Index._set_entry)"]
+    entries = stages["manifest entries (Index._set_entries)"]
     bumps = stages["generation bumps (Index._bump_generation)"]
     drops = stages["stale-chunk deletes (Index._drop_stale_chunks)"]
     writes_s = upserts["seconds"] + entries["seconds"] + bumps["seconds"] + drops["seconds"]
@@ -210,7 +210,7 @@ def suggestions(profile: dict, per_doc_encode_ratio: float) -> list[str]:
         f"Write to Chroma per batch of documents, not per document. Each document costs "
         f"{writes_n / docs:.1f} separate Chroma write transactions ({upserts['calls'] / docs:.0f} chunk upsert at "
         f"`{source_line(Index._write, 'add_documents')}`, {entries['calls'] / docs:.0f} manifest upserts "
-        f"`_set_entry` at `{source_line(Index._write, '_set_entry')}` and after, {bumps['calls'] / docs:.0f} "
+        f"`_set_entries` at `{source_line(Index._write, '_set_entries')}` and after, {bumps['calls'] / docs:.0f} "
         f"`_bump_generation` at `{source_line(Index._write, '_bump_generation')}`, {drops['calls'] / docs:.0f} "
         f"delete at `{source_line(Index._write, '_drop_stale_chunks')}`): {writes_s:.1f}s of {total:.1f}s "
         f"({writes_s / total:.0%}) here, ~{1000 * writes_s / writes_n:.0f} ms per write. In `_sync` "

@@ -59,7 +59,8 @@ CHILD = textwrap.dedent("""
              after=lambda self, *a, **k: self.name == "documents" and nth(2)())
     elif point == "manifest-commit":
         # the commit: the entry switches to the new version (still dirty until old chunks are gone)
-        wrap(store.Index, "_set_entry", before=lambda self, source, **e: e["dirty"] and e["sha256"] not in ("", "%s"))
+        wrap(store.Index, "_set_entries", before=lambda self, entries: any(
+             e["dirty"] and e["sha256"] not in ("", "%s") for e in entries.values()))
     elif point == "after-commit":
         wrap(store.Index, "_drop_stale_chunks", before=nth(1))
     Assistant(load_settings(index_dir=index_dir, home=home, llm="extractive")).ingest([Path(corpus)])
