@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,7 +15,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import httpx
 import pytest
 
 from assistant import Assistant, QuestionError
@@ -26,6 +23,7 @@ from assistant.documents import load_file
 from assistant.llm import LLMError, resolve_gguf
 from assistant.types import Answer, Citation
 from assistant.ui import launch
+from tests.servers import LlamaServer, free_port
 from tests.conftest import REPO, SEED, make_settings
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # read by gradio_client at import
@@ -36,12 +34,6 @@ from gradio_client.exceptions import AppError  # noqa: E402
 
 ARTICLE_5 = "What does Article 5 cover?"
 UNREACHABLE = "cannot reach the OpenAI-compatible server at {url}.*OPENAI_BASE_URL"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def within(seconds: float, call):
@@ -75,56 +67,10 @@ def assert_safe(answer: Answer) -> None:
         assert f"[{c.n}]" in answer.text, (c.n, answer.text)
 
 
-class LlamaServer:
-    """A real `python -m llama_cpp.server` with SmolLM2 on one loopback port, which a test can kill and restart."""
-
-    def __init__(self, port: int, log: Path):
-        self.port = port
-        self.log = log
-        self.base_url = f"http://127.0.0.1:{port}/v1"
-        self.process: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 120) -> None:
-        gguf = resolve_gguf("llamacpp:smollm2", self.log.parent)
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
-                 "--port", str(self.port), "--n_ctx", "4096", "--n_threads", "2"],
-                stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited {self.process.returncode}:\n{self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.base_url}/models", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama_cpp.server not ready after {timeout} s:\n{self.log.read_text()[-3000:]}")
-            time.sleep(0.25)
-
-    def kill(self) -> None:
-        """SIGKILL: no goodbye on the open connection, like a crash or an OOM kill."""
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
 @pytest.fixture
 def llm_server(tmp_path, monkeypatch):
     """A port with no server on it yet; OPENAI_BASE_URL points there. ``.start()`` brings SmolLM2 up on it."""
-    server = LlamaServer(free_port(), tmp_path / "llama-server.log")
+    server = LlamaServer(tmp_path / "llama-server.log")
     monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     yield server

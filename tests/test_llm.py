@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
-import httpx
 import pytest
 
 from assistant import llm
 from assistant.config import Settings
+from tests.servers import LlamaServer, free_port
 from assistant.llm import LLMError, ModelPart, assemble_gguf, count_tokens, make_chat_model, resolve_gguf
 
 COUNT = [("human", "Count from 1 to 10, separated by commas.")]
@@ -31,12 +29,6 @@ def settings(tmp_path_factory) -> Settings:
 @pytest.fixture(scope="module")
 def smollm2(settings):
     return make_chat_model("llamacpp:smollm2", settings, max_tokens=48)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- specs ---------------------------------------------------------------------------------------------------
@@ -226,37 +218,11 @@ def test_real_default_model_assembles_and_answers(tmp_path):
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory) -> str:
     """A real `python -m llama_cpp.server` serving SmolLM2; yields its OpenAI base URL."""
-    gguf = resolve_gguf("llamacpp:smollm2", tmp_path_factory.mktemp("unused"))
-    port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    base_url = f"http://127.0.0.1:{port}/v1"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
-             "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    server = LlamaServer(tmp_path_factory.mktemp("server") / "server.log").start()
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited {server.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{base_url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama_cpp.server not ready after 120 s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.25)
-        yield base_url
+        yield server.base_url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        server.stop()
 
 
 @pytest.fixture()
@@ -287,7 +253,7 @@ def test_openai_backend_passes_stop(served, settings):
 
 
 def test_unreachable_openai_server_fails_fast_and_clearly(settings, monkeypatch):
-    closed = f"http://127.0.0.1:{_free_port()}/v1"
+    closed = f"http://127.0.0.1:{free_port()}/v1"
     monkeypatch.setenv("OPENAI_BASE_URL", closed)
     chat = make_chat_model("openai:any", settings)
     for call in (chat.invoke, lambda messages: list(chat.stream(messages))):
@@ -298,7 +264,7 @@ def test_unreachable_openai_server_fails_fast_and_clearly(settings, monkeypatch)
 
 
 def test_unreachable_ollama_fails_fast_and_clearly(settings, monkeypatch):
-    monkeypatch.setenv("OLLAMA_HOST", f"127.0.0.1:{_free_port()}")
+    monkeypatch.setenv("OLLAMA_HOST", f"127.0.0.1:{free_port()}")
     chat = make_chat_model("ollama:qwen2.5:1.5b", settings)
     started = time.monotonic()
     with pytest.raises(LLMError, match="cannot reach Ollama.*ollama serve"):

@@ -8,14 +8,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
-import httpx
 import pytest
 
 from assistant import Assistant
@@ -24,16 +20,11 @@ from assistant.documents import load_file
 from assistant.store import make_client
 from assistant.types import Answer
 from tests.conftest import SEED, make_settings
+from tests.servers import ChromaServer
 from tests.test_llm import llama_server  # noqa: F401  (a fixture: the real server, started once per module)
 
 CHROMA_URL_ENV = "ASSISTANT_TEST_CHROMA_URL"
 DEFEND_JAPAN = "The United States is obligated under Article 5 to help Japan defend its territories"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -46,36 +37,11 @@ def chroma_url(tmp_path_factory) -> str:
     chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
     if chroma is None:
         pytest.fail("the `chroma` CLI is not installed (it comes with chromadb)")
-    folder = tmp_path_factory.mktemp("chroma-server")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = folder / "server.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [chroma, "run", "--path", str(folder / "data"), "--host", "127.0.0.1", "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    server = ChromaServer(chroma, tmp_path_factory.mktemp("chroma-server")).start()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"chroma run exited {server.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"chroma server not ready after 60 s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.25)
-        yield url
+        yield server.url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        server.stop()
 
 
 @pytest.fixture

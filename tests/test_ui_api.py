@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from assistant.ui import (
     store_upload,
     Turn,
 )
+from tests.servers import free_port
 from tests.conftest import SEED, make_settings
 
 # gradio_client reads these in the client process; assistant.config set them already, this makes it explicit.
@@ -31,12 +31,6 @@ os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 
 from gradio_client import Client  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

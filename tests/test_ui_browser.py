@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
 
 from assistant.ui import launch
+from tests.servers import free_port
 from tests.conftest import REPO, make_settings
 
 pytestmark = pytest.mark.browser
@@ -30,12 +30,6 @@ The brass lens is polished every Tuesday morning before nine.
 Fuel oil arrives by supply boat on the first Monday of each month.
 """
 TIMEOUT_MS = 120_000  # two shared cores: the first answer also warms the embedder
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
