@@ -30,8 +30,8 @@ BASELINES = {
 MODES = {
     "dense": "dense only (Chroma, all-MiniLM-L6-v2)",
     "bm25": "BM25 only (bm25s, stemmed)",
-    "hybrid": f"hybrid RRF (Retriever.search), pool {CHUNK_DEPTH} chunks per list",
-    "hybrid-app": "hybrid RRF as the app runs it (Retriever's default pool of {fetch_k}), top 10 only",
+    "hybrid": f"hybrid, min-max convex fusion (Retriever.search), pool {CHUNK_DEPTH} chunks per list",
+    "hybrid-app": "hybrid as the app runs it (Retriever's default pool of {fetch_k}), top 10 only",
 }
 
 
