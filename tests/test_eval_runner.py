@@ -115,7 +115,7 @@ def test_scifact_suite_scores_the_retrievers_rankings(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     assert (metrics["n_docs"], metrics["n_queries"]) == (3, 2)
     q1, q2 = metrics["queries"]
-    for mode in ("dense", "bm25", "hybrid", "hybrid-app"):
+    for mode in ("dense", "bm25", "hybrid", "hybrid-rrf", "hybrid-app"):
         assert q1[mode]["top10"][0] == "plants" and q1[mode]["ndcg@10"] == 1.0
         rank = q2[mode]["top10"].index("chess") + 1 if "chess" in q2[mode]["top10"] else None
         assert q2[mode]["ndcg@10"] == (1 / math.log2(rank + 1) if rank else 0.0)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..config import Settings
 from ..documents import SourceDocument
-from ..retrieval import Retriever
+from ..retrieval import RRF_C, Retriever
 from ..store import Index
 from .metrics import ndcg_at_k, recall_at_k
 from .pipeline import mean, progress, read_jsonl, sync_with_progress
@@ -31,6 +31,7 @@ MODES = {
     "dense": "dense only (Chroma, all-MiniLM-L6-v2)",
     "bm25": "BM25 only (bm25s, stemmed)",
     "hybrid": f"hybrid, min-max convex fusion (Retriever.search), pool {CHUNK_DEPTH} chunks per list",
+    "hybrid-rrf": f"hybrid, reciprocal-rank fusion (k={RRF_C}, equal weights), pool {CHUNK_DEPTH} chunks per list",
     "hybrid-app": "hybrid as the app runs it (Retriever's default pool of {fetch_k}), top 10 only",
 }
 
@@ -59,11 +60,12 @@ def first_ranks(sources: list[str], depth: int = DEPTH) -> list[str]:
 
 
 class Rankers:
-    """The three ways the project can rank abstracts for a query, all over the same index."""
+    """The ways the project can rank abstracts for a query, all over the same index."""
 
     def __init__(self, index: Index):
         self.index = index
         self.deep = Retriever(index, fetch_k=CHUNK_DEPTH)
+        self.rrf = Retriever(index, fetch_k=CHUNK_DEPTH, fusion="rrf", weights=(1.0, 1.0))
         self.app = Retriever(index)
         self.source_of = {c.id: c.metadata["source"] for c in index.live_chunks()}
 
@@ -75,6 +77,7 @@ class Rankers:
             "dense": first_ranks([meta["source"] for _, _, meta, _ in dense]),
             "bm25": first_ranks([self.source_of[chunk_id] for chunk_id, _ in lexical]),
             "hybrid": first_ranks([p.source for p in self.deep.search(query, k=DEPTH)]),
+            "hybrid-rrf": first_ranks([p.source for p in self.rrf.search(query, k=DEPTH)]),
             "hybrid-app": first_ranks([p.source for p in self.app.search(query, k=10)], depth=10),
         }
 
