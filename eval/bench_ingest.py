@@ -158,6 +158,20 @@ def measure_encode(model, texts: list[str], batch_size: int, call_sizes: list[in
     return {"encode_s": seconds, "encode_load": load, "as_called_s": as_called_s, "as_called_load": as_called_load}
 
 
+def padded_tokens(model, texts: list[str], call_sizes: list[int], batch_size: int) -> int:
+    """Tokens encode runs through the model, padding included: within a call it orders texts by length (in
+    characters) and pads each batch to its longest text; so the call sizes decide how much padding there is."""
+    lengths = [len(ids) for ids in model.tokenizer(texts, truncation=True, max_length=model.max_seq_length)["input_ids"]]
+    total, start = 0, 0
+    for n in call_sizes:
+        call = sorted(range(start, start + n), key=lambda i: -len(texts[i]))
+        start += n
+        for i in range(0, n, batch_size):
+            batch = [lengths[j] for j in call[i : i + batch_size]]
+            total += max(batch) * len(batch)
+    return total
+
+
 # --- profile -----------------------------------------------------------------------------------------------
 
 # Disjoint stages of one ingest, by the function whose cumulative time is the stage (encode is inside add_texts).
@@ -217,9 +231,11 @@ def profile_ingest(docs: list[SourceDocument]) -> dict:
 # --- report ------------------------------------------------------------------------------------------------
 
 
-def suggestions(profile: dict, as_called_ratio: float, throughput_ratio: float) -> list[str]:
+def suggestions(profile: dict, summary: dict, call_sizes: list[int], batch_size: int) -> list[str]:
     """What the measurements say to change, each pointing at the line that pays the cost."""
     stages, total, chunks = profile["stages"], profile["seconds"], profile["chunks"]
+    as_called_ratio, throughput_ratio = summary["as_called_ratio"], summary["throughput_ratio"]
+    padding = summary["padded_tokens_as_called"] / summary["padded_tokens_one_call"]
     embed = stages["embed (SentenceTransformer.encode)"]
     writes = {k: v for k, v in stages.items() if k.startswith(("Chroma", "manifest", "generation", "stale"))}
     writes_s = sum(v["seconds"] for v in writes.values())
@@ -241,11 +257,15 @@ def suggestions(profile: dict, as_called_ratio: float, throughput_ratio: float) 
             "`_recover` cleans first."
         )
     if as_called_ratio < 0.9:
+        small = sum(1 for n in call_sizes if n < batch_size)
         out.append(
-            f"Encode calls are too small: the calls ingest makes ({embed['calls']} for {chunks} chunks) run at "
-            f"{as_called_ratio:.2f}x the speed of one call for all chunks (encode sorts by length and fills batches "
-            f"of 64 within a call). Embed a whole group of documents per `add_documents` call "
-            f"(`{source_line(Index._write, 'add_documents')}`)."
+            f"Encode calls are too small: the {len(call_sizes)} calls ingest makes run at {as_called_ratio:.2f}x the "
+            f"speed of one call for all chunks. encode orders texts by length only within a call, so these calls "
+            f"push x{padding:.2f} the tokens (padding included) through the model, and {small} of them are "
+            f"remainders smaller than one batch of {batch_size}. Larger groups (BATCH, "
+            f"`{source_line(Index._write, 'BATCH')}`) let encode sort more texts together; a group's chunks in "
+            f"one `add_documents` call (`{source_line(Index._write, 'add_documents')}`) instead of BATCH-sized "
+            "slices avoids the remainder calls."
         )
     if not out:
         out.append(
@@ -274,8 +294,12 @@ def render(metrics: dict) -> str:
         f"| encode in ingest's own call sizes / one call for all (throughput) | {s['as_called_ratio']:.2f} | | |",
         "",
         f"Median ingest {s['ingest_chunks_per_s']:.1f} chunks/s, bare encode {s['encode_chunks_per_s']:.1f} chunks/s, "
-        f"re-ingest {s['reingest_s']:.2f}s. Ingest made {s['encode_calls']} encode calls for {metrics['chunks']} "
-        "chunks. Load average (1 min, includes this process) in brackets.",
+        f"re-ingest {s['reingest_s']:.2f}s. Load average (1 min, includes this process) in brackets.",
+        "",
+        f"Ingest made {s['encode_calls']} encode calls for {metrics['chunks']} chunks, of sizes "
+        f"{metrics['repeats'][0]['encode_calls']}. Tokens through the model, padding included: "
+        f"{s['padded_tokens_as_called']:,} in those calls against {s['padded_tokens_one_call']:,} in one call "
+        f"(x{s['padded_tokens_as_called'] / s['padded_tokens_one_call']:.2f}).",
         "",
         "| repeat | ingest s (load) | encode s (load) | encode as called s (load) | re-ingest s (load) | ratio | re-ingest |",
         "|---|---|---|---|---|---|---|",
@@ -353,6 +377,8 @@ def main() -> None:
         "encode_chunks_per_s": median(n_chunks / r["encode_s"] for r in repeats),
         "reingest_s": median(r["reingest_s"] for r in repeats),
         "encode_calls": len(repeats[0]["encode_calls"]),
+        "padded_tokens_one_call": padded_tokens(model, texts, [n_chunks], batch_size),
+        "padded_tokens_as_called": padded_tokens(model, texts, repeats[0]["encode_calls"], batch_size),
     }
     metrics = {
         "benchmark": "ingest",
@@ -372,7 +398,7 @@ def main() -> None:
     if args.profile or summary["throughput_ratio"] < THROUGHPUT_TARGET:
         print("profiling one ingest", file=sys.stderr)
         metrics["profile"] = profile_ingest(docs[: args.profile_docs])
-        metrics["suggestions"] = suggestions(metrics["profile"], summary["as_called_ratio"], summary["throughput_ratio"])
+        metrics["suggestions"] = suggestions(metrics["profile"], summary, repeats[0]["encode_calls"], batch_size)
     metrics["seconds"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
     markdown = render(metrics)
     out = publish("ingest", metrics, markdown)
