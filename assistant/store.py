@@ -141,7 +141,8 @@ class Index:
             offset += page
 
     def document_text(self, source: str) -> str | None:
-        """The committed version's text, rebuilt from its chunks (they overlap and cover it all)."""
+        """The committed version's text rebuilt from its chunks, exact at every chunk's offsets; whitespace the
+        splitter trimmed between two chunks comes back as spaces."""
         sha = self.committed().get(source)
         if not sha:
             return None
@@ -150,7 +151,7 @@ class Index:
         )
         text = ""
         for body, meta in sorted(zip(got["documents"], got["metadatas"]), key=lambda p: p[1]["start"]):
-            text = text[: meta["start"]] + body if meta["start"] <= len(text) else text + body
+            text = text[: meta["start"]].ljust(meta["start"]) + body
         return text
 
     def documents(self) -> list[dict]:

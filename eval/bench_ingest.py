@@ -1,16 +1,18 @@
 """Ingest throughput: Index.sync_documents against a bare SentenceTransformer.encode of the same chunk texts, and
 the cost of re-ingesting an unchanged corpus. Writes eval/reports/perf/ingest.{md,json}.
 
-    python eval/bench_ingest.py [--docs 300] [--repeats 3] [--data ../shared/bench/scifact] [--profile]
+    python eval/bench_ingest.py [--docs 300] [--slice-docs 100] [--repeats 3] [--data ../shared/bench/scifact]
+                                [--profile] [--profile-docs 300]
 
-Each repeat, in alternating order so a change in machine load hits both sides alike:
-  ingest     SciFact abstracts as SourceDocuments into a fresh temporary index (Index.sync_documents)
-  re-ingest  the same documents again into that index (nothing changed, so nothing is embedded)
-  encode     SentenceTransformer.encode of exactly the chunk texts the ingest wrote, in one call with the app's
-             batch size and normalisation: the embedding work alone, which ingest cannot beat
-  as called  the same texts in the same encode calls (sizes recorded during the ingest) that ingest made:
-             separates the cost of call sizes from everything else ingest does
-Ratios are taken within a repeat (same load), then the median over repeats is reported.
+Load on the shared cores changes within minutes, so the two sides are measured interleaved: the documents are
+cut into slices, and for each slice, in alternating order,
+  ingest     Index.sync_documents of the slice into the repeat's fresh temporary index (it grows slice by slice)
+  encode     SentenceTransformer.encode of exactly that slice's chunk texts in one call, with the app's batch
+             size and normalisation: the embedding work alone, which ingest cannot beat
+  as called  the same texts in the same encode calls ingest makes (sizes recorded by an unmeasured warm-up
+             ingest): separates the cost of call sizes from everything else ingest does
+then the whole corpus is ingested again unchanged (re-ingest). Ratios are of the sums over slices within one
+repeat; the median over repeats is reported.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -127,35 +129,72 @@ def recording_calls(model, sizes: list[int]):
         del model.encode
 
 
-def measure_ingest(docs: list[SourceDocument], n_chunks: int, model) -> dict:
-    sizes: list[int] = []
+@dataclass
+class Slice:
+    docs: list[SourceDocument]
+    texts: list[str]  # their chunk texts in ingest's order
+    calls: list[int]  # sizes of the encode calls ingest makes for them (recorded by the warm-up ingest)
+
+
+def encode(model, texts: list[str], batch_size: int):
+    return model.encode(texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
+
+
+def warm_up(docs: list[SourceDocument], model, slice_docs: int) -> list[Slice]:
+    """An unmeasured ingest of every slice (imports, thread pools, SQLite), recording the encode calls it makes."""
+    slices = []
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-warm-") as scratch:
+        index = Index(bench_settings(Path(scratch)))
+        try:
+            for start in range(0, len(docs), slice_docs):
+                part = docs[start : start + slice_docs]
+                calls: list[int] = []
+                with recording_calls(model, calls):
+                    index.sync_documents(part, roots=[])
+                texts = chunk_texts(part, index)
+                if sum(calls) != len(texts):
+                    raise AssertionError(f"ingest encoded {sum(calls)} texts for {len(texts)} chunks")
+                slices.append(Slice(part, texts, calls))
+        finally:
+            index.close()
+    return slices
+
+
+def measure_repeat(slices: list[Slice], model, batch_size: int, flip: bool) -> dict:
+    """One repeat into a fresh index: per slice, ingest / encode / encode as called, in alternating order."""
+    seconds = {"ingest": 0.0, "encode": 0.0, "as_called": 0.0}
+    loads: dict[str, list[float]] = {k: [] for k in seconds}
+    all_docs = [d for part in slices for d in part.docs]
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as scratch:
         index = Index(bench_settings(Path(scratch)))
         try:
-            with recording_calls(model, sizes):
-                seconds, load, report = timed(lambda: index.sync_documents(docs, roots=[ROOT]))
-            if report.chunks_written != n_chunks or len(report.added) != len(docs) or sum(sizes) != n_chunks:
-                raise AssertionError(f"ingest wrote {report.summary()} in encode calls of {sizes}; "
-                                     f"expected {n_chunks} chunks")
-            again, load_again, report_again = timed(lambda: index.sync_documents(docs, roots=[ROOT]))
-            if report_again.chunks_written or len(report_again.unchanged) != len(docs):
-                raise AssertionError(f"re-ingest of an unchanged corpus did work: {report_again.summary()}")
+            for k, part in enumerate(slices):
+                starts = [sum(part.calls[:i]) for i in range(len(part.calls))]
+                steps = {
+                    # roots=[]: a slice must not remove the documents earlier slices wrote
+                    "ingest": lambda: index.sync_documents(part.docs, roots=[]),
+                    "encode": lambda: encode(model, part.texts, batch_size),
+                    "as_called": lambda: [encode(model, part.texts[a : a + n], batch_size)
+                                          for a, n in zip(starts, part.calls)],
+                }
+                order = list(steps) if (k + flip) % 2 == 0 else list(steps)[::-1]
+                for name in order:
+                    took, load, result = timed(steps[name])
+                    seconds[name] += took
+                    loads[name].append(load)
+                    if name == "ingest" and result.chunks_written != len(part.texts):
+                        raise AssertionError(f"ingest wrote {result.summary()}, expected {len(part.texts)} chunks")
+            again, load_again, report = timed(lambda: index.sync_documents(all_docs, roots=[ROOT]))
+            if report.chunks_written or report.removed or len(report.unchanged) != len(all_docs):
+                raise AssertionError(f"re-ingest of an unchanged corpus did work: {report.summary()}")
         finally:
             index.close()
-    return {"ingest_s": seconds, "ingest_load": load, "reingest_s": again, "reingest_load": load_again,
-            "encode_calls": sizes}
-
-
-def measure_encode(model, texts: list[str], batch_size: int, call_sizes: list[int]) -> dict:
-    def encode(part: list[str]):
-        return model.encode(part, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
-
-    seconds, load, vectors = timed(lambda: encode(texts))
-    if len(vectors) != len(texts):
-        raise AssertionError("encode returned a different number of vectors")
-    starts = [sum(call_sizes[:i]) for i in range(len(call_sizes))]
-    as_called_s, as_called_load, _ = timed(lambda: [encode(texts[a : a + n]) for a, n in zip(starts, call_sizes)])
-    return {"encode_s": seconds, "encode_load": load, "as_called_s": as_called_s, "as_called_load": as_called_load}
+    return {
+        **{f"{name}_s": value for name, value in seconds.items()},
+        **{f"{name}_load": f"{min(v)}-{max(v)}" for name, v in loads.items()},
+        "reingest_s": again,
+        "reingest_load": str(load_again),
+    }
 
 
 def padded_tokens(model, texts: list[str], call_sizes: list[int], batch_size: int) -> int:
@@ -260,7 +299,7 @@ def suggestions(profile: dict, summary: dict, call_sizes: list[int], batch_size:
         small = sum(1 for n in call_sizes if n < batch_size)
         out.append(
             f"Encode calls are too small: the {len(call_sizes)} calls ingest makes run at {as_called_ratio:.2f}x the "
-            f"speed of one call for all chunks. encode orders texts by length only within a call, so these calls "
+            f"speed of one call per slice. encode orders texts by length only within a call, so these calls "
             f"push x{padding:.2f} the tokens (padding included) through the model, and {small} of them are "
             f"remainders smaller than one batch of {batch_size}. Larger groups (BATCH, "
             f"`{source_line(Index._write, 'BATCH')}`) let encode sort more texts together; a group's chunks in "
@@ -282,8 +321,9 @@ def render(metrics: dict) -> str:
         "# Ingest throughput",
         "",
         f"{metrics['docs']:,} SciFact abstracts ({metrics['data']}) -> {metrics['chunks']:,} chunks "
-        f"(embedder {metrics['embed_model']}, batch size {metrics['batch_size']}, normalised); "
-        f"{metrics['repeats_n']} repeats, medians reported; started {metrics['started']}.",
+        f"(embedder {metrics['embed_model']}, batch size {metrics['batch_size']}, normalised), in slices of "
+        f"{metrics['slice_docs']} documents, ingest and bare encode alternating slice by slice; {metrics['repeats_n']} "
+        f"repeats, medians reported; started {metrics['started']}.",
         "",
         "| measurement | median | target | verdict |",
         "|---|---|---|---|",
@@ -291,15 +331,18 @@ def render(metrics: dict) -> str:
         f"{'met' if s['throughput_ratio'] >= THROUGHPUT_TARGET else 'MISSED'} |",
         f"| re-ingest of unchanged corpus / first ingest time | {s['reingest_fraction']:.2%} | < {REINGEST_TARGET:.0%} | "
         f"{'met' if s['reingest_fraction'] < REINGEST_TARGET else 'MISSED'} |",
-        f"| encode in ingest's own call sizes / one call for all (throughput) | {s['as_called_ratio']:.2f} | | |",
+        f"| bare encode in ingest's own call sizes / in one call per slice (throughput) | {s['as_called_ratio']:.2f} | | |",
         "",
         f"Median ingest {s['ingest_chunks_per_s']:.1f} chunks/s, bare encode {s['encode_chunks_per_s']:.1f} chunks/s, "
-        f"re-ingest {s['reingest_s']:.2f}s. Load average (1 min, includes this process) in brackets.",
+        f"re-ingest {s['reingest_s']:.2f}s.",
         "",
-        f"Ingest made {s['encode_calls']} encode calls for {metrics['chunks']} chunks, of sizes "
-        f"{metrics['repeats'][0]['encode_calls']}. Tokens through the model, padding included: "
-        f"{s['padded_tokens_as_called']:,} in those calls against {s['padded_tokens_one_call']:,} in one call "
+        f"Ingest made {len(s['encode_calls'])} encode calls for {metrics['chunks']} chunks, of sizes "
+        f"{s['encode_calls']}. Tokens through the model, padding included: {s['padded_tokens_as_called']:,} in those "
+        f"calls against {s['padded_tokens_one_call']:,} in one call per slice "
         f"(x{s['padded_tokens_as_called'] / s['padded_tokens_one_call']:.2f}).",
+        "",
+        "Seconds summed over slices; in brackets the range of the 1-minute load average (it includes this process) "
+        "before each slice's step.",
         "",
         "| repeat | ingest s (load) | encode s (load) | encode as called s (load) | re-ingest s (load) | ratio | re-ingest |",
         "|---|---|---|---|---|---|---|",
@@ -335,6 +378,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="BEIR SciFact folder")
     parser.add_argument("--docs", type=int, default=300, help="abstracts to ingest (the first N of the corpus)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--slice-docs", type=int, default=100,
+                        help="documents per slice: ingest and encode alternate slice by slice")
     parser.add_argument("--profile", action="store_true",
                         help="also profile one ingest (done anyway when the throughput target is missed)")
     parser.add_argument("--profile-docs", type=int, default=300, help="abstracts in the profiled ingest")
@@ -346,28 +391,19 @@ def main() -> None:
     embeddings = get_embeddings(settings.embed_model)
     model = embeddings._client
     batch_size = embeddings.encode_kwargs["batch_size"]
-    with tempfile.TemporaryDirectory(prefix="bench-ingest-warm-") as scratch:
-        warm = Index(bench_settings(Path(scratch)))
-        texts = chunk_texts(docs, warm)
-        warm.sync_documents(docs[:20], roots=[ROOT])  # imports, thread pools, SQLite: nothing of this is measured
-        warm.close()
+    slices = warm_up(docs, model, args.slice_docs)
+    texts = [t for part in slices for t in part.texts]
+    calls = [n for part in slices for n in part.calls]
     n_chunks = len(texts)
-    print(f"{len(docs)} documents, {n_chunks} chunks; load {load_average()}", file=sys.stderr)
+    print(f"{len(docs)} documents, {n_chunks} chunks in {len(slices)} slices; load {load_average()}", file=sys.stderr)
 
     repeats = []
     for i in range(args.repeats):
-        if i % 2 == 0:  # the first repeat ingests first: its encode calls are what "as called" replays
-            ingest = measure_ingest(docs, n_chunks, model)
-            encode = measure_encode(model, texts, batch_size, ingest["encode_calls"])
-        else:
-            encode = measure_encode(model, texts, batch_size, repeats[-1]["encode_calls"])
-            ingest = measure_ingest(docs, n_chunks, model)
-        row = {**ingest, **encode}
-        row["throughput_ratio"] = row["encode_s"] / row["ingest_s"]  # same chunk count on both sides
+        row = measure_repeat(slices, model, batch_size, flip=bool(i % 2))
+        row["throughput_ratio"] = row["encode_s"] / row["ingest_s"]  # same chunks on both sides
         row["reingest_fraction"] = row["reingest_s"] / row["ingest_s"]
         repeats.append(row)
-        print(f"repeat {i + 1}: " + ", ".join(f"{k}={v:.3f}" for k, v in row.items() if k != "encode_calls"),
-              file=sys.stderr)
+        print(f"repeat {i + 1}: {row}", file=sys.stderr)
 
     summary = {
         "throughput_ratio": median(r["throughput_ratio"] for r in repeats),
@@ -376,9 +412,9 @@ def main() -> None:
         "ingest_chunks_per_s": median(n_chunks / r["ingest_s"] for r in repeats),
         "encode_chunks_per_s": median(n_chunks / r["encode_s"] for r in repeats),
         "reingest_s": median(r["reingest_s"] for r in repeats),
-        "encode_calls": len(repeats[0]["encode_calls"]),
-        "padded_tokens_one_call": padded_tokens(model, texts, [n_chunks], batch_size),
-        "padded_tokens_as_called": padded_tokens(model, texts, repeats[0]["encode_calls"], batch_size),
+        "encode_calls": calls,
+        "padded_tokens_one_call": padded_tokens(model, texts, [len(p.texts) for p in slices], batch_size),
+        "padded_tokens_as_called": padded_tokens(model, texts, calls, batch_size),
     }
     metrics = {
         "benchmark": "ingest",
@@ -391,6 +427,7 @@ def main() -> None:
         "embed_model": settings.embed_model,
         "batch_size": batch_size,
         "repeats_n": args.repeats,
+        "slice_docs": args.slice_docs,
         "targets": {"throughput_ratio": THROUGHPUT_TARGET, "reingest_fraction": REINGEST_TARGET},
         "summary": summary,
         "repeats": repeats,
@@ -398,7 +435,7 @@ def main() -> None:
     if args.profile or summary["throughput_ratio"] < THROUGHPUT_TARGET:
         print("profiling one ingest", file=sys.stderr)
         metrics["profile"] = profile_ingest(docs[: args.profile_docs])
-        metrics["suggestions"] = suggestions(metrics["profile"], summary, repeats[0]["encode_calls"], batch_size)
+        metrics["suggestions"] = suggestions(metrics["profile"], summary, calls, batch_size)
     metrics["seconds"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
     markdown = render(metrics)
     out = publish("ingest", metrics, markdown)

@@ -99,3 +99,12 @@ def test_open_index_sees_another_process_ingest(tmp_path, corpus):
                    cwd=REPO, env=env, check=True, capture_output=True, timeout=600)
     passages = open_one.retrieve("When does the ferry to Rebun island leave?")
     assert passages[0].source.endswith("ferry.md") and "nine" in passages[0].text
+
+
+def test_document_text_keeps_every_chunk_at_its_offsets(seed_assistant):
+    (source,) = seed_assistant.index.committed()
+    rebuilt = seed_assistant.index.document_text(source)
+    original = SEED.read_text(encoding="utf-8")
+    assert len(rebuilt) == len(original.rstrip()) or len(rebuilt) == len(original)
+    for body, meta in _chunk_rows(seed_assistant).values():
+        assert rebuilt[meta["start"]:meta["end"]] == body
