@@ -23,14 +23,15 @@ from filelock import FileLock, Timeout
 from langchain_chroma import Chroma
 from langchain_core.documents import Document
 
-from .chunking import chunk_document, make_splitter
+from .chunking import chunk_document, chunk_id, make_splitter
 from .config import Settings
 from .documents import SourceDocument, UnreadableFile, find_files, load_file, source_name
 from .embeddings import count_tokens_fn, get_embeddings
 
 Progress = Callable[[int, int, str], None]  # (done, total, what is happening)
 GENERATION_ID = "__generation__"  # manifest record that changes on every commit, so readers can cache cheaply
-BATCH = 128
+BATCH = 128  # chunks per add_documents call: a multiple of the embedder's batch size (64), so no call pads a partial batch
+GROUP = 4 * BATCH  # chunks written per commit; more texts per group means fewer small remainder calls
 
 
 class IndexBusy(RuntimeError):
@@ -75,7 +76,7 @@ class Index:
         self.embeddings = get_embeddings(settings.embed_model)
         self._splitter = make_splitter(count_tokens_fn(self.embeddings))
         self._lock_path = (settings.home if settings.chroma_url else Path(settings.index_dir)) / "ingest.lock"
-        self._cache: tuple[str, dict[str, dict]] | None = None
+        self._cache: tuple[str, dict[str, dict], dict[str, str]] | None = None  # generation, manifest, committed
         self._open()
         self._seen = self.generation()
 
@@ -119,11 +120,20 @@ class Index:
         if self._cache is None or self._cache[0] != generation:
             got = self._manifest.get(include=["metadatas"])
             entries = {i: m for i, m in zip(got["ids"], got["metadatas"]) if i != GENERATION_ID}
-            self._cache = (generation, entries)
+            committed = {source: entry["sha256"] for source, entry in entries.items() if entry["sha256"]}
+            self._cache = (generation, entries, committed)
         return self._cache[1]
 
     def committed(self) -> dict[str, str]:
-        return {source: entry["sha256"] for source, entry in self.manifest().items() if entry["sha256"]}
+        """source -> sha256 of its committed version; cached with the manifest (every search filters by it)."""
+        self.manifest()
+        return self._cache[2]
+
+    def live_chunk_ids(self) -> list[str]:
+        """Ids of every chunk of every committed version, from the manifest alone (ids derive from source, version
+        and position, and the manifest records each version's chunk count)."""
+        return [chunk_id(source, entry["sha256"], i) for source, entry in self.manifest().items() if entry["sha256"]
+                for i in range(entry["chunks"])]
 
     def live_chunks(self) -> list[Document]:
         """Every chunk of every committed document version (what BM25 indexes)."""
@@ -133,9 +143,9 @@ class Index:
         page = 5000
         while True:
             got = self.chunks.get(include=["documents", "metadatas"], limit=page, offset=offset)
-            for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+            for id_, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
                 if committed.get(meta.get("source")) == meta.get("doc_sha256"):
-                    docs.append(Document(id=chunk_id, page_content=text, metadata=meta))
+                    docs.append(Document(id=id_, page_content=text, metadata=meta))
             if len(got["ids"]) < page:
                 return docs
             offset += page
@@ -198,7 +208,9 @@ class Index:
             for doc, previous, chunks in group
         }
         self._set_entries(entries)
-        chunks = [c for _, _, doc_chunks in group for c in doc_chunks]
+        # Longest first, as SentenceTransformer.encode orders texts inside one call: slicing the sorted list gives the
+        # same batches as encoding the whole group at once, so little padding (measured: unsorted slices cost x1.26).
+        chunks = sorted((c for _, _, doc_chunks in group for c in doc_chunks), key=lambda c: -len(c.page_content))
         for i in range(0, len(chunks), BATCH):
             batch = chunks[i : i + BATCH]
             self.vectorstore.add_documents(batch, ids=[c.id for c in batch])
@@ -300,7 +312,7 @@ class Index:
                     notify(done, total or done, f"unchanged {doc.source}")
                     continue
                 group.append((doc, previous, chunk_document(doc, self._splitter)))
-                if sum(len(chunks) for _, _, chunks in group) >= BATCH:
+                if sum(len(chunks) for _, _, chunks in group) >= GROUP:
                     flush(done)
             if group:
                 flush(done)

@@ -29,7 +29,7 @@ CHILD = textwrap.dedent("""
     from assistant import Assistant, load_settings
 
     point, index_dir, home, corpus = sys.argv[1:5]
-    store.BATCH = 2
+    store.BATCH, store.GROUP = 2, 4
     calls = {"n": 0}
 
     def die():

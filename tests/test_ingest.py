@@ -108,3 +108,36 @@ def test_document_text_keeps_every_chunk_at_its_offsets(seed_assistant):
     assert len(rebuilt) == len(original.rstrip()) or len(rebuilt) == len(original)
     for body, meta in _chunk_rows(seed_assistant).values():
         assert rebuilt[meta["start"]:meta["end"]] == body
+
+
+def test_bm25_follows_the_index_reading_only_new_chunks(tmp_path, corpus, monkeypatch):
+    assistant = Assistant(make_settings(tmp_path))
+    (corpus / "note.md").write_text("# Note\n\nThe harbour master inspects the lighthouse every Tuesday.\n",
+                                    encoding="utf-8")
+    assistant.ingest([corpus])
+    retriever = assistant.retriever
+    assert retriever.bm25().search("lighthouse", 5)
+    before = set(retriever.bm25().ids)
+    assert before == {c.id for c in assistant.index.live_chunks()}
+
+    article = corpus / SEED.name
+    article.write_text(article.read_text(encoding="utf-8") + "\n\nKono later visited Canberra.\n", encoding="utf-8")
+    (corpus / "note.md").unlink()
+    assistant.ingest([corpus])
+    live = {c.id for c in assistant.index.live_chunks()}
+    collection = type(assistant.index.chunks)
+    requested: list[str] = []
+    original_get = collection.get
+
+    def get(self, ids=None, **kwargs):
+        if self.name == assistant.index.chunks.name:
+            requested.extend(ids or ["<every chunk>"])
+        return original_get(self, ids=ids, **kwargs)
+
+    monkeypatch.setattr(collection, "get", get)
+    bm25 = retriever.bm25()
+    assert set(bm25.ids) == live
+    assert requested and set(requested) == live - before, "only the new version's chunks are read"
+    assert not bm25.search("lighthouse", 5)
+    (top, _), *_ = bm25.search("Canberra", 5)
+    assert top in live
