@@ -91,7 +91,7 @@ def cmd_eval(args) -> int:
     from .evaluation.runner import run_suite
 
     out = run_suite(
-        suite=args.suite, questions=args.questions, data=args.data, limit=args.limit, out=args.out,
+        suite=args.suite, questions=args.questions, data=args.data, limit=args.limit, out=args.out, judge=args.judge,
         **_settings(args),
     )
     print(f"report: {out / 'report.md'}")
@@ -126,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--data", type=Path, help="benchmark data folder (default: ../shared/bench/<suite>)")
     ev.add_argument("--limit", type=int, help="at most this many questions")
     ev.add_argument("--out", type=Path, help="report folder (default: eval/reports/<suite>)")
+    ev.add_argument("--judge", metavar="SPEC",
+                    help="optional LLM (provider:model) that judges whether each cited quote supports its sentence")
     _common(ev)
     ev.set_defaults(func=cmd_eval)
     return parser

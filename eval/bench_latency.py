@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import re
 import sys
 import tempfile
@@ -51,7 +52,7 @@ from assistant.chunking import chunk_id
 from assistant.documents import SourceDocument
 from assistant.retrieval import FETCH_K, Retriever
 from assistant.store import Index
-from bench_ingest import DEFAULT_DATA, REPO, bench_settings, load_average, machine, median, publish, source_line
+from bench_ingest import DEFAULT_DATA, PERF, REPO, bench_settings, load_average, machine, median, publish, source_line
 
 SCALE_ROOT = "bench:scale"
 K = 5
@@ -256,7 +257,9 @@ def retrieval_latency(retrievers: dict[int, Retriever], queries: list[str], pass
 
 
 def committed_lookup_cost(index: Index, repeats: int = 20) -> float:
-    """Seconds for one Index.committed() call (Retriever.dense makes one per search)."""
+    """Seconds for one Index.committed() call as a search makes it (Retriever.dense, once per search): the first
+    call after a commit rebuilds the cache, so it is made before timing."""
+    index.committed()
     started = time.perf_counter()
     for _ in range(repeats):
         index.committed()
@@ -335,13 +338,16 @@ def ms(seconds: float) -> str:
 
 
 def render(m: dict) -> str:
-    lines = ["# Latency", "", f"Started {m['started']}; {m['machine']['cpus']} CPUs shared with other jobs.", ""]
+    lines = ["# Latency", "", f"{m['machine']['cpus']} CPUs shared with other jobs. Each section says when it ran: a run "
+             "that skips a section keeps the previous run's.", ""]
     r = m.get("retrieval")
     if r:
         sizes = [str(s["chunks"]) for s in r["indexes"]]
         small, large = sizes[0], sizes[-1]
         lines += [
             "## Retrieval (Retriever.search, k=5)",
+            "",
+            f"Run {r['started']}: `{r['command']}`",
             "",
             f"Real chunks: {r['real_chunks']:,} from {r['real_docs']:,} abstracts, read from {r['origin']}. "
             + (f"Synthetic copies: vector noise sigma {r['noise']} per dimension (mean cosine to the original "
@@ -398,11 +404,13 @@ def render(m: dict) -> str:
             "",
             "## Answers (Assistant.stream on the seed index)",
             "",
+            f"Run {a['started']}: `{a['command']}`",
+            "",
             "| backend | questions | first token p50 | total p50 | total max | ~tokens/s while streaming | "
             "cold first answer (loads model) | load during |",
             "|---|---|---|---|---|---|---|---|",
         ]
-        for backend, b in a.items():
+        for backend, b in a["backends"].items():
             loads = [q["load"] for q in b["questions"]]
             rate = f"{b['median_pieces_per_s']:.1f}" if b["median_pieces_per_s"] else "n/a"
             lines.append(
@@ -413,16 +421,15 @@ def render(m: dict) -> str:
         lines += ["", "Per question:", "",
                   "| backend | question | load | retrieve | first token | total | pieces | refused |",
                   "|---|---|---|---|---|---|---|---|"]
-        for backend, b in a.items():
+        for backend, b in a["backends"].items():
             for q in b["questions"]:
                 lines.append(f"| {backend} | {q['question']} | {q['load']} | {q['retrieve_s']:.2f} s | {q['first_token_s']:.2f} s | "
                              f"{q['total_s']:.2f} s | {q['pieces']} | {q['refused']} |")
         lines += ["", "Extractive streams its whole answer as one piece; for llama.cpp one piece is about one token. "
-                  + ("llama.cpp's prompt-prefix cache was kept between questions." if m["prompt_cache"] else
+                  + ("llama.cpp's prompt-prefix cache was kept between questions." if a["prompt_cache"] else
                      "llama.cpp's state was reset before each measured question, so first token includes the whole "
                      "prompt.")]
-    lines += ["", f"Command: `{m['command']}`", ""]
-    return "\n".join(lines)
+    return "\n".join([*lines, ""])
 
 
 def where_it_grows(latency: dict, indexes: list[dict]) -> str:
@@ -439,10 +446,9 @@ def where_it_grows(latency: dict, indexes: list[dict]) -> str:
     committed = large["committed_call_s"]
     if committed >= 0.1 * st[str(large["chunks"])]["search"]:
         text += (
-            f" `Index.committed()` (`{source_line(Index.committed, 'return')}`) rebuilds a dict over all "
-            f"{large['documents']:,} manifest entries on every call ({ms(committed)} at {large['chunks']:,} chunks, "
-            f"and Retriever.dense calls it per search): caching that dict per generation, as `manifest()` is "
-            "cached, would take it out of the query path."
+            f" `Index.committed()` (`{source_line(Index.committed, 'return')}`) costs {ms(committed)} per call at "
+            f"{large['chunks']:,} chunks ({large['documents']:,} manifest entries), and Retriever.dense calls it per "
+            "search: look at what its cache misses."
         )
     return text
 
@@ -503,6 +509,7 @@ def main() -> None:
                 })
             latency = retrieval_latency(retrievers, queries, args.passes)
             metrics["retrieval"] = {
+                "started": started.isoformat(timespec="seconds"), "command": metrics["command"],
                 "origin": origin, "real_chunks": len(rows), "real_docs": len({r["meta"]["source"] for r in rows}),
                 "noise": args.noise, "noise_cosine": median(cosines) if cosines else None,
                 "queries": len(queries), "indexes": indexes, "latency": latency,
@@ -511,9 +518,17 @@ def main() -> None:
             for retriever in retrievers.values():
                 retriever.index.close()
         if args.backends:
-            metrics["answers"] = answer_latency(args.backends, args.questions, args.questions_large, scratch,
-                                                args.prompt_cache)
-            metrics["prompt_cache"] = args.prompt_cache
+            metrics["answers"] = {
+                "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": metrics["command"],
+                "prompt_cache": args.prompt_cache,
+                "backends": answer_latency(args.backends, args.questions, args.questions_large, scratch,
+                                           args.prompt_cache),
+            }
+    previous = PERF / "latency.json"
+    if previous.is_file():  # a section this run skipped keeps the last run's
+        for section, kept in json.loads(previous.read_text(encoding="utf-8")).items():
+            if section in ("retrieval", "answers") and section not in metrics and "started" in kept:
+                metrics[section] = kept
     metrics["seconds"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
     markdown = render(metrics)
     out = publish("latency", metrics, markdown)

@@ -8,7 +8,11 @@ import math
 import pytest
 import yaml
 
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
 from assistant import load_settings
+from assistant.chain import load_prompt
+from assistant.evaluation.judge import Judge
 from assistant.evaluation.pipeline import cited_pairs, prediction
 from assistant.evaluation.runner import run_suite
 from assistant.evaluation.seed import find_span
@@ -129,3 +133,37 @@ def test_scifact_suite_scores_the_retrievers_rankings(tmp_path):
     assert q2["hybrid-app"]["top10"] == direct
     assert (out / "scifact.png").stat().st_size > 0
     assert "| dense |" in (out / "report.md").read_text(encoding="utf-8")
+
+
+def test_judge_counts_supported_sentences_and_sets_aside_unclear_verdicts():
+    judge = Judge(FakeListChatModel(responses=["Yes.", "No, it adds a date.", "It is hard to say."]), "scripted")
+    scored = judge.score([
+        ("Article 5 covers armed attacks.", ARTICLE_5),
+        ("Article 5 was signed in 1960.", ARTICLE_5),
+        ("Kono met Pompeo.", COUNTERPART),
+        ("A sentence that cites nothing.", ""),  # unsupported without asking the judge
+    ])
+    assert scored == {"faithfulness": 1 / 3, "judge_unparsed": 1}
+    prompt = load_prompt("judge").format_messages(claim="CLAIM-X", evidence="EVIDENCE-Y")
+    assert "CLAIM-X" in prompt[-1].content and "EVIDENCE-Y" in prompt[-1].content
+
+
+def test_seed_suite_with_a_real_judge(tmp_path):
+    questions = tmp_path / "questions.yaml"
+    questions.write_text(yaml.safe_dump(QUESTIONS[:1]), encoding="utf-8")
+    out = run_suite("seed", questions=questions, data=REPO / "seeds", out=tmp_path / "out",
+                    index_dir=tmp_path / "index", llm="extractive", judge="llamacpp:smollm2")
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    (row,) = metrics["questions"]
+    assert metrics["judge"] == "llamacpp:smollm2" and not row["refused"]
+    assert row["judge_unparsed"] == metrics["judge_unparsed"]
+    assert row["faithfulness"] == metrics["faithfulness"]
+    if row["faithfulness"] is not None:
+        assert 0.0 <= row["faithfulness"] <= 1.0
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "faithfulness (LLM judge `llamacpp:smollm2`)" in report and "not computed" not in report
+
+
+def test_judge_is_refused_where_nothing_is_answered(tmp_path):
+    with pytest.raises(ValueError, match="--judge"):
+        run_suite("scifact", out=tmp_path / "out", judge="llamacpp:smollm2")

@@ -13,6 +13,7 @@ from tqdm import tqdm
 from ..documents import SourceDocument
 from ..store import Index, SyncReport
 from ..types import Answer
+from .judge import Judge
 from .metrics import citation_precision, content_tokens, latency_summary, refusal_scores
 
 _MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
@@ -63,9 +64,10 @@ def cited_pairs(answer: Answer) -> list[tuple[str, str]]:
     return pairs
 
 
-def answer_row(answer: Answer) -> dict:
+def answer_row(answer: Answer, judge: Judge | None = None) -> dict:
     """The per-question facts every pipeline suite keeps (enough to read a failure without rerunning it)."""
     pairs = [] if answer.refused else cited_pairs(answer)
+    judged = {} if judge is None else judge.score(pairs) if pairs else {"faithfulness": None, "judge_unparsed": 0}
     return {
         "answer": answer.text,
         "refused": answer.refused,
@@ -77,6 +79,7 @@ def answer_row(answer: Answer) -> dict:
         "unsupported": answer.unsupported,
         "seconds": answer.timings.get("total"),
         "first_token": answer.timings.get("first_token"),
+        **judged,
     }
 
 
@@ -86,11 +89,17 @@ def mean(values: Iterable[float | None]) -> float | None:
     return sum(kept) / len(kept) if kept else None
 
 
-def pipeline_summary(rows: Sequence[dict], should_refuse: Sequence[bool]) -> dict:
-    """Refusal, citation precision and latency over the rows of ``answer_row``."""
+def pipeline_summary(rows: Sequence[dict], should_refuse: Sequence[bool], judge: Judge | None = None) -> dict:
+    """Refusal, citation precision, latency (and the judge's faithfulness) over the rows of ``answer_row``."""
+    judged = {} if judge is None else {
+        "judge": judge.spec,
+        "faithfulness": mean(r["faithfulness"] for r in rows),
+        "judge_unparsed": sum(r["judge_unparsed"] for r in rows),
+    }
     return {
         "refusal": refusal_scores(list(should_refuse), [r["refused"] for r in rows]),
         "citation_precision": mean(r["citation_precision"] for r in rows),
         "latency_total": latency_summary([r["seconds"] for r in rows if r["seconds"] is not None]),
         "latency_first_token": latency_summary([r["first_token"] for r in rows if r["first_token"] is not None]),
+        **judged,
     }

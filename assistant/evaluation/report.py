@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-NOT_COMPUTED = (
-    "Faithfulness judged by an LLM is **not computed**. Citation precision is a lexical proxy: the share of "
-    "answer sentences whose content words are at least half found in the quote they cite."
-)
+PRECISION = ("Citation precision is a lexical proxy: the share of answer sentences whose content words are at "
+             "least half found in the quote they cite.")
+NOT_COMPUTED = "Faithfulness judged by an LLM is **not computed** (name a judge with `--judge SPEC`). " + PRECISION
+JUDGED = ("Faithfulness: the share of an answer's cited sentences that the judge `{judge}` says its quote supports "
+          "(a sentence citing nothing counts as unsupported), averaged over answers; {unparsed} verdicts were "
+          "neither yes nor no and are left out. " + PRECISION)
 BY_CONSTRUCTION = "With the extractive backend every answer sentence is its own quote: precision is 1 by construction."
 
 
@@ -42,14 +44,17 @@ def _pipeline_sections(m: dict) -> list[str]:
             ["refusal accuracy", refusal["accuracy"]],
             ["confusion tp / fp / fn / tn", f"{refusal['tp']} / {refusal['fp']} / {refusal['fn']} / {refusal['tn']}"],
             ["citation precision (answer sentence supported by its quote)", m["citation_precision"]],
+            *([[f"faithfulness (LLM judge `{m['judge']}`)", m["faithfulness"]]] if m.get("judge") else []),
             ["latency p50 / p95 (s)", f"{fmt(total['p50'], 2)} / {fmt(total['p95'], 2)}"],
             ["time to first token p50 / p95 (s)", f"{fmt(first['p50'], 2)} / {fmt(first['p95'], 2)}"],
         ]),
-        NOT_COMPUTED + (" " + BY_CONSTRUCTION if m["llm"] == "extractive" else ""),
+        (JUDGED.format(judge=m["judge"], unparsed=m["judge_unparsed"]) if m.get("judge") else NOT_COMPUTED)
+        + (" " + BY_CONSTRUCTION if m["llm"] == "extractive" else ""),
     ]
 
 
 def _question_rows(m: dict, score_columns: list[str]) -> str:
+    score_columns = [*score_columns, *(["faithfulness"] if m.get("judge") else [])]
     header = ["id", "question", "expected", "answer", "refused", "citations", *score_columns, "s"]
     rows = [
         [r["id"], ("(follow-up) " if r.get("history") else "") + r["question"],

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..config import Settings, load_settings
 from . import report, scifact, seed, squad2
+from .judge import Judge
 
 REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO.parent / "shared" / "bench"  # the read-only benchmark data beside the project
@@ -25,15 +26,17 @@ def default_out(suite: str) -> Path:
     return REPO / "eval" / "reports" / suite
 
 
-def _run(suite: str, settings: Settings, *, questions: Path | None, data: Path | None, limit: int | None) -> dict:
+def _run(suite: str, settings: Settings, *, questions: Path | None, data: Path | None, limit: int | None,
+         judge: Judge | None) -> dict:
     if suite == "seed":
         return seed.run(settings, questions_file=Path(questions or REPO / "eval" / "questions.yaml"),
-                        corpus=Path(data or settings.seeds_dir), limit=limit)
+                        corpus=Path(data or settings.seeds_dir), limit=limit, judge=judge)
     bench_data = Path(data or BENCH / suite)
     if not bench_data.is_dir():
         raise FileNotFoundError(f"no benchmark data at {bench_data} (give the folder with --data)")
-    module = scifact if suite == "scifact" else squad2
-    return module.run(settings, data=bench_data, limit=limit)
+    if suite == "scifact":
+        return scifact.run(settings, data=bench_data, limit=limit)
+    return squad2.run(settings, data=bench_data, limit=limit, judge=judge)
 
 
 def run_suite(
@@ -45,12 +48,16 @@ def run_suite(
     out: Path | None = None,
     index_dir: Path | None = None,
     llm: str | None = None,
+    judge: str | None = None,
 ) -> Path:
-    """Run ``suite`` and return the folder its report was written to."""
+    """Run ``suite`` and return the folder its report was written to; ``judge`` names an optional LLM
+    ("provider:model") that scores faithfulness."""
     if suite not in SUITES:
         raise ValueError(f"unknown suite {suite!r}; choose from {', '.join(SUITES)}")
     if questions is not None and suite != "seed":
         raise ValueError("--questions applies to the seed suite only")
+    if judge and suite == "scifact":
+        raise ValueError("--judge applies to the suites that answer (seed, squad2)")
     if limit is not None and limit < 1:
         raise ValueError("--limit must be at least 1")
     # A local index folder always: an eval must not write its corpus into a configured Chroma server.
@@ -64,7 +71,8 @@ def run_suite(
         else:
             folder = settings.home / "bench-index" / suite
         metrics = _run(suite, replace(settings, index_dir=folder),
-                       questions=questions, data=data, limit=limit)
+                       questions=questions, data=data, limit=limit,
+                       judge=Judge.from_spec(judge, settings) if judge else None)
     metrics["started"] = started.isoformat(timespec="seconds")
     metrics["seconds"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
     out = Path(out or default_out(suite))

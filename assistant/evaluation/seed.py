@@ -18,6 +18,7 @@ from ..config import Settings
 from ..documents import load_file
 from ..store import Index
 from ..types import Answer, Passage
+from .judge import Judge
 from .metrics import (
     Span,
     citation_recall,
@@ -136,7 +137,8 @@ def score(q: Question, row: dict, answer: Answer, spans: list[Span], k: int) -> 
     return scored
 
 
-def run(settings: Settings, *, questions_file: Path, corpus: Path, limit: int | None) -> dict:
+def run(settings: Settings, *, questions_file: Path, corpus: Path, limit: int | None,
+        judge: Judge | None = None) -> dict:
     questions = load_questions(questions_file)[:limit]
     assistant = Assistant(settings)
     sync = assistant.ingest([corpus])
@@ -147,7 +149,7 @@ def run(settings: Settings, *, questions_file: Path, corpus: Path, limit: int | 
         answer = assistant.answer(q.question, history=q.history)  # via Assistant.stream
         row = {"id": q.id, "kind": q.kind, "question": q.question, "history": bool(q.history),
                "answerable": q.answerable, "expected": q.answers}
-        rows.append(score(q, {**row, **answer_row(answer)}, answer, spans[q.id], k))
+        rows.append(score(q, {**row, **answer_row(answer, judge)}, answer, spans[q.id], k))
     answerable = [r for r in rows if r["answerable"]]
     by_kind = {}
     for kind in dict.fromkeys(r["kind"] for r in rows):
@@ -173,7 +175,7 @@ def run(settings: Settings, *, questions_file: Path, corpus: Path, limit: int | 
                       for name in (f"hit@{k}", f"recall@{k}", "mrr", f"ndcg@{NDCG_K}")},
         "answer": {name: mean(r[name] for r in answerable) for name in ("em", "f1", "contains")},
         "citation_recall": mean(r["citation_recall"] for r in answerable),
-        **pipeline_summary(rows, [not r["answerable"] for r in rows]),
+        **pipeline_summary(rows, [not r["answerable"] for r in rows], judge),
         "by_kind": by_kind,
         "questions": rows,
     }

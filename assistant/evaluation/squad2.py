@@ -15,6 +15,7 @@ from ..api import Assistant
 from ..config import Settings
 from ..documents import SourceDocument
 from ..types import Answer
+from .judge import Judge
 from .metrics import contains_gold, exact_match, hit_at_k, token_f1
 from .pipeline import (
     answer_row, mean, pipeline_summary, prediction, progress, read_jsonl, sync_with_progress,
@@ -56,7 +57,7 @@ def score(q: dict, row: dict, answer: Answer, k: int) -> dict:
     }
 
 
-def run(settings: Settings, *, data: Path, limit: int | None) -> dict:
+def run(settings: Settings, *, data: Path, limit: int | None, judge: Judge | None = None) -> dict:
     docs = load_passages(data)
     questions = sample_questions(read_jsonl(data / "questions.jsonl"), limit or SAMPLE)
     assistant = Assistant(settings)
@@ -67,7 +68,7 @@ def run(settings: Settings, *, data: Path, limit: int | None) -> dict:
         answer = assistant.answer(q["question"])  # via Assistant.stream
         row = {"id": q["id"], "kind": "unanswerable" if q["is_impossible"] else "answerable",
                "question": q["question"], "answerable": not q["is_impossible"], "expected": sorted(set(q["answers"])),
-               "gold_passage": q["passage_id"], **answer_row(answer)}
+               "gold_passage": q["passage_id"], **answer_row(answer, judge)}
         rows.append(score(q, row, answer, k))
     has_answer = [r for r in rows if r["answerable"]]
     no_answer = [r for r in rows if not r["answerable"]]
@@ -87,6 +88,6 @@ def run(settings: Settings, *, data: Path, limit: int | None) -> dict:
                        "contains": mean(r["contains"] for r in has_answer),
                        f"hit@{k}": mean(r[f"hit@{k}"] for r in has_answer)},
         "no_answer": {"abstain_accuracy": mean(r["em"] for r in no_answer)},
-        **pipeline_summary(rows, [not r["answerable"] for r in rows]),
+        **pipeline_summary(rows, [not r["answerable"] for r in rows], judge),
         "questions": rows,
     }
