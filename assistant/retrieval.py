@@ -124,10 +124,8 @@ class Retriever:
             if self._bm25 is None or self._bm25[0] != generation:
                 live = self.index.live_chunk_ids()
                 tokens = {i: self._tokens[i] for i in live if i in self._tokens}
-                new = [i for i in live if i not in tokens]
-                for start in range(0, len(new), 5000):  # paged: one get of 100k ids is one huge SQL query
-                    got = self.index.chunks.get(ids=new[start : start + 5000], include=["documents"])
-                    tokens.update(zip(got["ids"], tokenize(got["documents"])))
+                new = self.index.chunk_texts([i for i in live if i not in tokens])
+                tokens.update(zip(new, tokenize(list(new.values()))))
                 self._tokens = tokens
                 self._bm25 = (generation, BM25(list(tokens), list(tokens.values())))
             return self._bm25[1]

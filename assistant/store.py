@@ -32,6 +32,7 @@ Progress = Callable[[int, int, str], None]  # (done, total, what is happening)
 GENERATION_ID = "__generation__"  # manifest record that changes on every commit, so readers can cache cheaply
 BATCH = 128  # chunks per add_documents call: a multiple of the embedder's batch size (64), so no call pads a partial batch
 GROUP = 4 * BATCH  # chunks written per commit; more texts per group means fewer small remainder calls
+PAGE = 5000  # chunks per Chroma read: one get of 100k ids or rows is one huge query
 
 
 class IndexBusy(RuntimeError):
@@ -140,15 +141,22 @@ class Index:
         committed = self.committed()
         docs: list[Document] = []
         offset = 0
-        page = 5000
         while True:
-            got = self.chunks.get(include=["documents", "metadatas"], limit=page, offset=offset)
+            got = self.chunks.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)
             for id_, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
                 if committed.get(meta.get("source")) == meta.get("doc_sha256"):
                     docs.append(Document(id=id_, page_content=text, metadata=meta))
-            if len(got["ids"]) < page:
+            if len(got["ids"]) < PAGE:
                 return docs
-            offset += page
+            offset += PAGE
+
+    def chunk_texts(self, ids: list[str]) -> dict[str, str]:
+        """id -> text for the chunks among ``ids`` that exist, read a page at a time."""
+        texts: dict[str, str] = {}
+        for start in range(0, len(ids), PAGE):
+            got = self.chunks.get(ids=ids[start : start + PAGE], include=["documents"])
+            texts.update(zip(got["ids"], got["documents"]))
+        return texts
 
     def document_text(self, source: str) -> str | None:
         """The committed version's text rebuilt from its chunks, exact at every chunk's offsets; whitespace the

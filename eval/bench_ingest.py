@@ -68,8 +68,11 @@ def median(values) -> float:
     return statistics.median(values)
 
 
-def publish(name: str, metrics: dict, markdown: str) -> Path:
-    """Write ``<name>.md/.json`` and rebuild the folder's report.md and metrics.json from every part present."""
+def publish(name: str, metrics: dict, render, started: datetime) -> None:
+    """Stamp the run's duration, write ``<name>.md/.json``, rebuild the folder's report.md and metrics.json from
+    every part present, and print the report."""
+    metrics["seconds"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
+    markdown = render(metrics)
     PERF.mkdir(parents=True, exist_ok=True)
     (PERF / f"{name}.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     (PERF / f"{name}.md").write_text(markdown, encoding="utf-8")
@@ -84,7 +87,8 @@ def publish(name: str, metrics: dict, markdown: str) -> Path:
         + body.replace("\n# ", "\n## ") + "\n",
         encoding="utf-8",
     )
-    return PERF / f"{name}.md"
+    print(markdown)
+    print(f"report: {PERF / f'{name}.md'}", file=sys.stderr)
 
 
 def source_line(func, needle: str) -> str:
@@ -435,11 +439,7 @@ def main() -> None:
         print("profiling one ingest", file=sys.stderr)
         metrics["profile"] = profile_ingest(docs[: args.profile_docs])
         metrics["suggestions"] = suggestions(metrics["profile"], summary, summary["encode_calls"], batch_size)
-    metrics["seconds"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
-    markdown = render(metrics)
-    out = publish("ingest", metrics, markdown)
-    print(markdown)
-    print(f"report: {out}", file=sys.stderr)
+    publish("ingest", metrics, render, started)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ from assistant.evaluation.seed import load_questions
 from assistant.chunking import chunk_id
 from assistant.documents import SourceDocument
 from assistant.retrieval import FETCH_K, Retriever
-from assistant.store import Index
+from assistant.store import PAGE, Index
 from bench_ingest import DEFAULT_DATA, PERF, REPO, bench_settings, load_average, machine, median, publish, source_line
 
 SCALE_ROOT = "bench:scale"
@@ -85,16 +85,16 @@ def real_chunks(existing: Path, data: Path, embed_docs: int) -> tuple[list[dict]
 
 def _read_chunks(index: Index) -> tuple[list[dict], np.ndarray]:
     committed = index.committed()
-    rows, vectors, offset, page = [], [], 0, 5000
+    rows, vectors, offset = [], [], 0
     while True:
-        got = index.chunks.get(include=["documents", "metadatas", "embeddings"], limit=page, offset=offset)
+        got = index.chunks.get(include=["documents", "metadatas", "embeddings"], limit=PAGE, offset=offset)
         for id_, text, meta, vector in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"]):
             if committed.get(meta["source"]) == meta["doc_sha256"]:
                 rows.append({"id": id_, "text": text, "meta": meta})
                 vectors.append(vector)
-        if len(got["ids"]) < page:
+        if len(got["ids"]) < PAGE:
             break
-        offset += page
+        offset += PAGE
     order = sorted(range(len(rows)), key=lambda i: (rows[i]["meta"]["source"], rows[i]["meta"]["chunk_index"]))
     return [rows[i] for i in order], np.asarray([vectors[i] for i in order], dtype=np.float32)
 
@@ -529,11 +529,7 @@ def main() -> None:
         for section, kept in json.loads(previous.read_text(encoding="utf-8")).items():
             if section in ("retrieval", "answers") and section not in metrics and "started" in kept:
                 metrics[section] = kept
-    metrics["seconds"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
-    markdown = render(metrics)
-    out = publish("latency", metrics, markdown)
-    print(markdown)
-    print(f"report: {out}", file=sys.stderr)
+    publish("latency", metrics, render, started)
 
 
 if __name__ == "__main__":

@@ -114,17 +114,19 @@ def test_bm25_follows_the_index_reading_only_new_chunks(tmp_path, corpus, monkey
     assistant = Assistant(make_settings(tmp_path))
     (corpus / "note.md").write_text("# Note\n\nThe harbour master inspects the lighthouse every Tuesday.\n",
                                     encoding="utf-8")
+    (corpus / "ferry.md").write_text("# Ferry\n\nThe ferry to Rebun island leaves at nine.\n", encoding="utf-8")
     assistant.ingest([corpus])
     retriever = assistant.retriever
-    assert retriever.bm25().search("lighthouse", 5)
+    assert retriever.bm25().search("Rebun ferry", 5)
     before = set(retriever.bm25().ids)
     assert before == {c.id for c in assistant.index.live_chunks()}
 
     article = corpus / SEED.name
     article.write_text(article.read_text(encoding="utf-8") + "\n\nKono later visited Canberra.\n", encoding="utf-8")
-    (corpus / "note.md").unlink()
+    (corpus / "ferry.md").unlink()  # note.md stays as it was
     assistant.ingest([corpus])
     live = {c.id for c in assistant.index.live_chunks()}
+    assert live & before, "the unchanged note keeps its chunks"
     collection = type(assistant.index.chunks)
     requested: list[str] = []
     original_get = collection.get
@@ -138,6 +140,7 @@ def test_bm25_follows_the_index_reading_only_new_chunks(tmp_path, corpus, monkey
     bm25 = retriever.bm25()
     assert set(bm25.ids) == live
     assert requested and set(requested) == live - before, "only the new version's chunks are read"
-    assert not bm25.search("lighthouse", 5)
+    assert not bm25.search("Rebun ferry", 5)
+    assert bm25.search("lighthouse", 5)[0][0] in live & before
     (top, _), *_ = bm25.search("Canberra", 5)
-    assert top in live
+    assert top in live - before

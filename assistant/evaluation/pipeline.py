@@ -67,7 +67,7 @@ def cited_pairs(answer: Answer) -> list[tuple[str, str]]:
 def answer_row(answer: Answer, judge: Judge | None = None) -> dict:
     """The per-question facts every pipeline suite keeps (enough to read a failure without rerunning it)."""
     pairs = [] if answer.refused else cited_pairs(answer)
-    judged = {} if judge is None else judge.score(pairs) if pairs else {"faithfulness": None, "judge_unparsed": 0}
+    judged = {} if judge is None else judge.score(pairs)
     return {
         "answer": answer.text,
         "refused": answer.refused,
