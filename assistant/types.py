@@ -33,6 +33,15 @@ class Citation:
 
 
 @dataclass
+class Evidence:
+    """The best evidence for a question, yielded by ``Assistant.stream`` before the model's answer: quoted and
+    cited, but not yet an answer (the page shows it at once, marked as evidence)."""
+
+    citations: list[Citation] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+
+
+@dataclass
 class Answer:
     text: str
     citations: list[Citation] = field(default_factory=list)
@@ -42,11 +51,13 @@ class Answer:
     backend: str = ""
     question: str = ""  # the standalone question actually answered (after follow-up condensing)
     unsupported: list[str] = field(default_factory=list)  # draft sentences dropped: no passage supports them
+    short_answer: str = ""  # the direct answer in the model's words ("Patrick Shanahan"); "" when refused
 
     def to_dict(self) -> dict:
         """The JSON shape of ``assistant ask --json`` and the UI's API."""
         return {
             "answer": self.text,
+            "short_answer": self.short_answer,
             "refused": self.refused,
             "citations": [asdict(c) for c in self.citations],
             "passages": [asdict(p) for p in self.passages],
