@@ -6,7 +6,7 @@
 """
 
 from .config import Settings, load_settings
-from .types import Answer, Citation, Passage
-from .api import Assistant, QuestionError, answer, stream
+from .types import Answer, Citation, Evidence, Passage
+from .api import Assistant, EmptyIndexError, QuestionError, answer, stream
 
-__all__ = ["Answer", "Assistant", "Citation", "Passage", "QuestionError", "Settings", "answer", "load_settings", "stream"]
+__all__ = ["Answer", "Assistant", "Citation", "EmptyIndexError", "Evidence", "Passage", "QuestionError", "Settings", "answer", "load_settings", "stream"]

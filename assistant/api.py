@@ -37,6 +37,10 @@ class QuestionError(ValueError):
     """The question cannot be asked as given; the message says why."""
 
 
+class EmptyIndexError(RuntimeError):
+    """Nothing is indexed where the assistant looked: asking would only ever refuse (the message names the fix)."""
+
+
 def clean_question(question: str, max_chars: int) -> str:
     if not isinstance(question, str):
         raise QuestionError("The question must be text.")
