@@ -2,35 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from .chain import build_chain, stream_draft
-from .citations import REFUSAL, is_decline, verify
+from . import answering
+from .chain import build_chain, build_check, stream_events
 from .config import Settings, load_settings
-from .extractive import STRONG_EVIDENCE, answer_extractive
 from .retrieval import Retriever
 from .store import Index, Progress, SyncReport
-from .types import Answer, Passage
-
-# Below this cosine between question and best passage nothing retrieved is on topic: refuse, and an LLM is
-# not even asked.
-# Calibrated by eval/calibrate.py (eval/reports/calibration.md).
-RELEVANCE_GATE = 0.25
+from .llm import first_token_probabilities
+from .types import Answer, Evidence, Passage
 
 # control characters, and lone surrogates (undecodable bytes on a command line) that no tokenizer accepts
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
 
-
-ANSWER_TOKENS = 384
-PROMPT_TOKENS = 350  # the answer prompt's instructions and question, around the passages
-
-
-def _last_user_turn(history: list[dict] | None) -> str:
-    return next((str(t.get("content", "")) for t in reversed(history or []) if t.get("role") == "user"), "")
+ANSWER_TOKENS = 48  # a short answer and its marker; the quotes come from the documents, not the model
 
 
 class QuestionError(ValueError):
@@ -60,13 +50,14 @@ class Assistant:
         self._index: Index | None = None
         self._retriever: Retriever | None = None
         self._chain = None
+        self._checker = None
         self._lock = threading.Lock()  # one generation at a time: a local model is not re-entrant
 
     def close(self) -> None:
         """Release the store (a local Chroma folder stays shared with other clients in this process until then)."""
         if self._index is not None:
             self._index.close()
-            self._index = self._retriever = self._chain = None
+            self._index = self._retriever = self._chain = self._checker = None
 
     def __enter__(self) -> Assistant:
         return self
@@ -101,75 +92,85 @@ class Assistant:
     @property
     def chain(self):
         if self._chain is None:
-            from .llm import context_window, count_tokens, make_chat_model
-
-            llm = self._chat_model or make_chat_model(self.settings.llm, self.settings, max_tokens=ANSWER_TOKENS)
+            answer_llm = self._model("answer", ANSWER_TOKENS)
             self._chain = build_chain(
-                llm,
                 lambda question, k: self.retriever.search(question, k or self.settings.k),
-                relevant=self.relevant,
-                budget_tokens=context_window(self.settings.llm, self.settings) - ANSWER_TOKENS - PROMPT_TOKENS,
-                count_tokens=lambda text: count_tokens(llm, text),
+                lambda question, passages: answering.select_evidence(
+                    question, passages, self.index.embeddings, self._count_tokens(answer_llm)),
+                answering.gate,
+                answer_llm=answer_llm,
+                condense_llm=self._model("condense", 96),
             )
         return self._chain
 
-    @staticmethod
-    def relevant(passages: list[Passage]) -> bool:
-        return bool(passages) and max(p.relevance for p in passages) >= RELEVANCE_GATE
+    def _model(self, role: str, max_tokens: int):
+        """The chat model for one role (answer, condense, check); each local role keeps its own llama.cpp context,
+        so the fixed start of its prompt stays processed between questions."""
+        if self._chat_model is not None:
+            return self._chat_model
+        from .llm import make_chat_model
 
-    def stream(self, question: str, *, history: list[dict] | None = None, k: int | None = None) -> Iterator[str | Answer]:
-        """Yields pieces of draft text as they are generated, then the final, verified ``Answer``."""
-        started = time.perf_counter()
-        question = clean_question(question, self.settings.max_question_chars)
-        self.ensure_indexed()
-        timings: dict[str, float] = {}
-        if self.settings.llm == "extractive" and self._chat_model is None:
-            standalone = question
-            # No model to rewrite a follow-up: the previous question joins the query instead.
-            query = " ".join([_last_user_turn(history), question]).strip()
-            passages = self.retriever.search(query, k or self.settings.k)
-            timings["retrieve"] = time.perf_counter() - started
-            result = (answer_extractive(question, passages, self.index.embeddings) if self.relevant(passages)
-                      else Answer(text=REFUSAL, passages=passages, refused=True, backend="extractive"))
-            timings["first_token"] = time.perf_counter() - started
-            yield result.text
-        else:
-            draft, passages, standalone = "", [], question
-            with self._lock:
-                for key, value in stream_draft(self.chain, question, history, k):
-                    if key == "standalone":
-                        standalone = value
-                    elif key == "passages":
-                        passages = value
-                        timings["retrieve"] = time.perf_counter() - started
-                    elif value:
-                        timings.setdefault("first_token", time.perf_counter() - started)
-                        draft += value
-                        yield value
-            result = self._verified(standalone, draft, passages)
-        result.question = standalone
-        timings["total"] = time.perf_counter() - started
-        result.timings = timings
-        yield result
+        return make_chat_model(self.settings.llm, self.settings, max_tokens=max_tokens, role=role)
+
+    @staticmethod
+    def _count_tokens(llm):
+        if llm is None:
+            return None
+        from .llm import count_tokens
+
+        return lambda text: count_tokens(llm, text)
 
     @property
     def backend(self) -> str:
         return f"custom:{type(self._chat_model).__name__}" if self._chat_model else self.settings.llm
 
-    def _verified(self, question: str, draft: str, passages: list[Passage]) -> Answer:
-        """The pipeline, not the model, decides what is said: supported sentences, evidence, or a refusal."""
-        backend = self.backend
-        if not self.relevant(passages):
-            return Answer(text=REFUSAL, passages=passages, refused=True, backend=backend)
-        checked = verify(draft, passages, self.index.embeddings, question)
-        if not checked.empty and not is_decline(draft):
-            return Answer(text=checked.text, citations=checked.citations, passages=passages, backend=backend,
-                          unsupported=checked.unsupported)
-        # The model declined or said nothing the passages support: strong evidence still gets an answer.
-        fallback = answer_extractive(question, passages, self.index.embeddings, threshold=STRONG_EVIDENCE)
-        fallback.backend = f"{backend}+extractive"
-        fallback.unsupported = checked.unsupported
-        return fallback
+    def stream(self, question: str, *, history: list[dict] | None = None,
+               k: int | None = None) -> Iterator[str | Evidence | Answer]:
+        """Yields the best ``Evidence`` as soon as it is found, then pieces of the model's draft as they are
+        generated, then the final ``Answer`` (the decision: assistant.answering)."""
+        started = time.perf_counter()
+        question = clean_question(question, self.settings.max_question_chars)
+        self.ensure_indexed()
+        timings: dict[str, float] = {}
+        standalone, passages, blocked, evidence, draft, top = question, [], "", [], "", None
+        uses_model = self.backend != "extractive"
+        with self._lock if uses_model else contextlib.nullcontext():
+            for key, value in stream_events(self.chain, question, history, k):
+                if key == "standalone":
+                    standalone = value
+                elif key == "passages":
+                    passages = value
+                    timings["retrieve"] = time.perf_counter() - started
+                elif key == "blocked":
+                    blocked = value
+                elif key == "evidence":
+                    evidence = value
+                    timings["evidence"] = time.perf_counter() - started
+                    if evidence:
+                        yield answering.shown_evidence(evidence, passages)
+                elif key == "draft" and value.content:
+                    timings.setdefault("first_token", time.perf_counter() - started)
+                    top = top or first_token_probabilities(value)
+                    draft += value.content
+                    yield value.content
+            if blocked:
+                result = answering.refusal(passages, self.backend, blocked)
+            elif not uses_model:
+                result = answering.decide(standalone, passages, evidence, None, self.backend)
+            else:
+                parsed = answering.parse_draft(draft, len(evidence), answering.decline_probability(top))
+                result = answering.decide(standalone, passages, evidence, parsed, self.backend, self._check)
+        result.question = standalone
+        timings["total"] = time.perf_counter() - started
+        result.timings = timings
+        yield result
+
+    def _check(self, question: str, answer: str, quote: str) -> float | None:
+        """The model's P(yes) that the quote states this answer to this question (None if it can't say)."""
+        if self._checker is None:
+            self._checker = build_check(self._model("check", 1))
+        message = self._checker.invoke({"question": question, "answer": answer, "quote": quote})
+        return answering.yes_probability(first_token_probabilities(message))
 
     def answer(self, question: str, *, history: list[dict] | None = None, k: int | None = None) -> Answer:
         for item in self.stream(question, history=history, k=k):

@@ -1,8 +1,7 @@
-"""Sentences of retrieved passages as citable evidence, and how well a claim is supported by one.
+"""Sentences of retrieved passages as citable evidence, each a verbatim span of its source.
 
-Shared by the extractive answerer (question -> best sentences) and citation checking (answer sentence -> the
-sentences that support it). Support mixes meaning (embedding cosine) with wording (stemmed content-word overlap):
-cosine alone rates on-topic-but-different claims too high, overlap alone misses paraphrase.
+Sentences that address the reader's model are left out: they are never evidence of anything, so they never reach
+a prompt and are never quoted. Which sentences answer a question is assistant.answering's business.
 """
 
 from __future__ import annotations
@@ -11,15 +10,10 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-import numpy as np
 import pysbd
-import Stemmer
-from bm25s.stopwords import STOPWORDS_EN
 
 from .types import Passage
 
-_WORD = re.compile(r"\w+", re.UNICODE)
-_STOP = frozenset(STOPWORDS_EN) | {"s", "t", "said", "say", "says", "also", "according", "yes", "no"}
 # Sentences that address the reader's model ("ignore previous instructions…") are not evidence of anything:
 # they are never quoted, so a document cannot make the assistant repeat what it orders.
 _INSTRUCTION = re.compile(
@@ -27,10 +21,6 @@ _INSTRUCTION = re.compile(
     r"\byou are now\b|\b(reply|respond|answer|output)\b.{0,30}\bonly with\b",
     re.IGNORECASE,
 )
-_ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
-_MONTHS = {m[:3]: m for m in ("january", "february", "march", "april", "may", "june", "july", "august",
-                              "september", "october", "november", "december")} | {"sept": "september"}
-LEXICAL_WEIGHT = 0.35  # share of the support score that comes from word overlap (eval/calibrate.py)
 
 
 @dataclass(frozen=True)
@@ -46,11 +36,6 @@ class Sentence:
 @lru_cache(maxsize=1)
 def _segmenter() -> pysbd.Segmenter:
     return pysbd.Segmenter(language="en", clean=False, char_span=True)
-
-
-@lru_cache(maxsize=1)
-def _stemmer() -> Stemmer.Stemmer:
-    return Stemmer.Stemmer("english")
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -77,25 +62,3 @@ def passage_sentences(passages: list[Passage]) -> list[Sentence]:
         for s, e in split_sentences(p.text)
         if not _INSTRUCTION.search(p.text[s:e])
     ]
-
-
-def content_words(text: str) -> set[str]:
-    """Stemmed words that carry content; "19th" counts as "19" and "Apr" as "april", as a reader would."""
-    words = [_MONTHS.get(w, _ORDINAL.sub(r"\1", w)) for w in _WORD.findall(text.lower()) if w not in _STOP]
-    return set(_stemmer().stemWords(words))
-
-
-def overlap(claim: str, evidence: str) -> float:
-    """Share of the claim's content words found in the evidence (0 when the claim has none)."""
-    words = content_words(claim)
-    return len(words & content_words(evidence)) / len(words) if words else 0.0
-
-
-def support_matrix(claims: list[str], evidence: list[str], embeddings) -> np.ndarray:
-    """support[i, j]: how well evidence j supports claim i, in about [0, 1]."""
-    if not claims or not evidence:
-        return np.zeros((len(claims), len(evidence)))
-    vectors = np.asarray(embeddings.embed_documents(claims + evidence))
-    cosine = vectors[: len(claims)] @ vectors[len(claims) :].T
-    lexical = np.array([[overlap(c, e) for e in evidence] for c in claims])
-    return (1 - LEXICAL_WEIGHT) * cosine + LEXICAL_WEIGHT * lexical

@@ -200,15 +200,18 @@ class _LoadedLlama:
     lock: threading.Lock  # one llama.cpp context can run one generation at a time
 
 
-_LOADED: dict[tuple[str, int], _LoadedLlama] = {}
+_LOADED: dict[tuple[str, int, str], _LoadedLlama] = {}
 _LOADED_LOCK = threading.Lock()
+TOP_LOGPROBS = 20  # alternatives reported for a reply's first token (OpenAI's top_logprobs)
 
 
-def _load_llama(path: Path, n_ctx: int) -> _LoadedLlama:
-    """A process-wide Llama per (path, n_ctx): loading takes seconds and its weights are mmapped once."""
+def _load_llama(path: Path, n_ctx: int, role: str = "answer") -> _LoadedLlama:
+    """A process-wide Llama per (path, n_ctx, role). Weights are mmapped once and shared; each role (answer,
+    condense, check) has its own context, so the fixed start of its prompt stays processed between calls
+    (llama.cpp reuses the longest prefix a new prompt shares with the context's last one)."""
     from llama_cpp import Llama
 
-    key = (str(path.resolve()), n_ctx)
+    key = (str(path.resolve()), n_ctx, role)
     with _LOADED_LOCK:
         if key not in _LOADED:
             try:
@@ -251,12 +254,14 @@ def _local_chat_model_class():
 
         def _generate(self, messages, stop=None, run_manager=None, **kwargs):
             # Not the parent's: with streaming=True (its default) it drops `stop`. .stream() still streams.
-            params = {**self._get_parameters(stop), **kwargs}
+            first = _FirstToken(self.client)
+            params = {**self._get_parameters(stop), **kwargs, "logits_processor": [first]}
             with self._lock:
                 response = self.client.create_chat_completion(
                     messages=self._create_message_dicts(messages), **params
                 )
             result = self._create_chat_result(response)
+            result.generations[0].message.response_metadata["logprobs"] = first.logprobs()
             usage = response.get("usage") or {}
             if usage:
                 result.generations[0].message.usage_metadata = {
@@ -267,14 +272,62 @@ def _local_chat_model_class():
             return result
 
         def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+            first = _FirstToken(self.client)
+            reported = False
             with self._lock:
-                yield from super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
+                for chunk in super()._stream(messages, stop=stop, run_manager=run_manager,
+                                             logits_processor=[first], **kwargs):
+                    if not reported and first.scores is not None:
+                        chunk.generation_info = {**(chunk.generation_info or {}), "logprobs": first.logprobs()}
+                        reported = True
+                    yield chunk
 
     return LocalLlamaChat
 
 
-def _llamacpp_chat(path: Path, n_ctx: int, max_tokens: int, temperature: float) -> BaseChatModel:
-    loaded = _load_llama(path, n_ctx)
+class _FirstToken:
+    """A llama.cpp logits processor that keeps the distribution of a reply's first token (llama.cpp reports
+    logprobs only for models loaded with logits for every prompt token, which costs a vocabulary-sized row per
+    token); read as OpenAI-style ``logprobs`` so one reader serves every backend."""
+
+    def __init__(self, llama):
+        self.llama = llama
+        self.scores = None
+
+    def __call__(self, input_ids, scores):
+        if self.scores is None:
+            self.scores = scores.copy()
+        return scores
+
+    def logprobs(self) -> dict | None:
+        if self.scores is None:
+            return None
+        import numpy as np
+
+        logits = self.scores.astype(np.float64)
+        logprobs = logits - (logits.max() + np.log(np.exp(logits - logits.max()).sum()))
+        top = np.argpartition(-logprobs, TOP_LOGPROBS)[:TOP_LOGPROBS]
+        top = top[np.argsort(-logprobs[top])]
+        tokens = [{"token": self.llama.detokenize([int(i)]).decode("utf-8", errors="replace"),
+                   "logprob": float(logprobs[i])} for i in top]
+        return {"content": [{**tokens[0], "top_logprobs": tokens}]}
+
+
+def first_token_probabilities(message) -> dict[str, float] | None:
+    """Token -> probability for the first token of a reply, from OpenAI-style ``logprobs`` in its metadata (what
+    our llama.cpp model reports, and OpenAI-compatible servers with logprobs on); None when not reported."""
+    logprobs = (getattr(message, "response_metadata", None) or {}).get("logprobs") or {}
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    if not content:
+        return None
+    probabilities: dict[str, float] = {}
+    for item in content[0].get("top_logprobs") or []:
+        probabilities[item["token"]] = probabilities.get(item["token"], 0.0) + math.exp(item["logprob"])
+    return probabilities or None
+
+
+def _llamacpp_chat(path: Path, n_ctx: int, max_tokens: int, temperature: float, role: str) -> BaseChatModel:
+    loaded = _load_llama(path, n_ctx, role)
     model = _local_chat_model_class()(
         client=loaded.llama,
         model_path=str(path),
@@ -394,14 +447,15 @@ def _ollama_chat(model: str, n_ctx: int, max_tokens: int, temperature: float) ->
 
 
 def make_chat_model(
-    spec: str, settings, *, max_tokens: int = 384, temperature: float = 0.0
+    spec: str, settings, *, max_tokens: int = 384, temperature: float = 0.0, role: str = "answer"
 ) -> BaseChatModel | None:
-    """The chat model for ``spec``; None for ``extractive`` (no LLM)."""
+    """The chat model for ``spec``; None for ``extractive`` (no LLM). ``role`` names what it is used for: each
+    role of an in-process model gets its own context (see _load_llama)."""
     provider, model = _parse_spec(spec)
     if provider == "extractive":
         return None
     if provider == "llamacpp":
-        return _llamacpp_chat(resolve_gguf(spec, settings.model_dir), settings.n_ctx, max_tokens, temperature)
+        return _llamacpp_chat(resolve_gguf(spec, settings.model_dir), settings.n_ctx, max_tokens, temperature, role)
     if provider == "openai":
         return _openai_chat(model, max_tokens, temperature)
     return _ollama_chat(model, settings.n_ctx, max_tokens, temperature)

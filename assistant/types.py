@@ -52,6 +52,7 @@ class Answer:
     question: str = ""  # the standalone question actually answered (after follow-up condensing)
     unsupported: list[str] = field(default_factory=list)  # draft sentences dropped: no passage supports them
     short_answer: str = ""  # the direct answer in the model's words ("Patrick Shanahan"); "" when refused
+    decision: dict = field(default_factory=dict)  # why it was answered or refused (assistant.answering.Decision)
 
     def to_dict(self) -> dict:
         """The JSON shape of ``assistant ask --json`` and the UI's API."""
@@ -65,4 +66,5 @@ class Answer:
             "backend": self.backend,
             "question": self.question,
             "unsupported": self.unsupported,
+            "decision": self.decision,
         }

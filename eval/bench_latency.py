@@ -1,8 +1,8 @@
 """Latency: Retriever.search at ~10k and ~100k chunks, BM25 build time, and answer latency / time to first token
 per answer backend. Writes eval/reports/perf/latency.{md,json}.
 
-    python eval/bench_latency.py [--sizes 10000 100000] [--queries 50] [--passes 3]
-                                 [--backends extractive llamacpp:smollm2 llamacpp] [--questions 5] [--questions-large 2]
+    python eval/bench_latency.py [--sizes 10000 100000] [--queries 50] [--passes 3] [--skip-retrieval]
+                                 [--backends extractive llamacpp] [--questions 12] [--label current]
 
 BM25 is timed twice per size: its first build, and its update after a one-document ingest.
 
@@ -17,11 +17,14 @@ the metadata a real ingest writes); manifest entries go into the manifest collec
 Index._set_entry writes, then Index._bump_generation commits them. Queries are SciFact test queries, asked
 alternately of both sizes so load changes hit both alike; p50/p95 per pass, median over passes.
 
-Answers are asked through Assistant.stream against an index of seeds/ (first token = first streamed piece).
-A first, unmeasured question per backend loads the model. llama.cpp reuses the KV cache of the longest prompt
-prefix shared with the previous generation; the seed corpus is one article, so different questions often get
-the same passages and would skip most of the prompt. Its state is therefore reset before every measured
-question (--prompt-cache keeps it): these first-token times include processing the whole prompt.
+Answers are asked through Assistant.stream against an index of seeds/: first evidence (the new path yields the best
+quoted sentences before its model answers), first token, total, and the tokens each question made llama.cpp process.
+Two unmeasured questions per backend load the model and show which prompt prefix every question shares. llama.cpp
+reuses the longest prefix a prompt shares with the one before; the product relies on that for its fixed
+instructions, but the seed corpus is one article, so questions often share passages too. Before each measured
+question every context is cut back to the shared prefix: reuse of instructions counts, reuse of passages does not.
+The reference is the same model evaluating 512 prompt tokens and generating 32 in a fresh context, in the same run;
+a run with PYTHONPATH at an older checkout and --label before times the old path beside the new one.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from chromadb.errors import ChromaError
 
 from assistant import llm
 from assistant.api import Assistant
+from assistant.types import Answer
 from assistant.config import load_settings
 from assistant.evaluation.metrics import percentile
 from assistant.evaluation.pipeline import read_jsonl
@@ -268,69 +272,139 @@ def committed_lookup_cost(index: Index, repeats: int = 20) -> float:
 
 # --- answer latency ----------------------------------------------------------------------------------------
 
+REFERENCE_PROMPT = 512  # tokens: the reference is the same model evaluating this many prompt tokens...
+REFERENCE_GENERATED = 32  # ...and generating this many, in the same run (issue 10's yardstick)
 
-def pick_questions(n_max: int) -> tuple[list[str], str]:
-    """Varied answerable single-turn seed questions spread over the file, and a different one to warm up with."""
+
+def pick_questions(n_max: int) -> tuple[list[str], list[str]]:
+    """Varied answerable single-turn seed questions spread over the file, and two others to warm up with."""
     pool = [q.question for q in load_questions(REPO / "eval" / "questions.yaml") if q.answerable and not q.history]
-    warmup = pool.pop()
+    warmup = [pool.pop(), pool.pop(0)]
     step = len(pool) / n_max
-    return [pool[int(i * step)] for i in range(n_max)], warmup
+    return [pool[int(i * step)] for i in range(min(n_max, len(pool)))], warmup
 
 
-def forget_prompt_cache() -> None:
-    """Make the next llama.cpp generation process its whole prompt (Llama.reset drops the reusable prefix)."""
-    for loaded in llm._LOADED.values():
-        loaded.llama.reset()
+def contexts() -> list:
+    """The loaded llama.cpp contexts (one per role with the new answer path, one in all before it)."""
+    return [loaded.llama for loaded in llm._LOADED.values()]
 
 
-def ask(assistant: Assistant, question: str, *, prompt_cache: bool = True) -> dict:
-    if not prompt_cache:
-        forget_prompt_cache()
+def common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def keep_only_fixed_prefix(fixed: dict[int, int]) -> None:
+    """Let each context reuse only the part of its prompt that is the same for every question (instructions and
+    examples), never evidence or passages a previous question happened to share: one article's questions often
+    retrieve the same passages, which would flatter the numbers."""
+    for llama in contexts():
+        llama.n_tokens = min(llama.n_tokens, fixed.get(id(llama), 0))
+
+
+def tokens_in(llama) -> list[int]:
+    return [int(t) for t in llama.input_ids[: llama.n_tokens]]
+
+
+def ask(assistant: Assistant, question: str, fixed: dict[int, int]) -> dict:
+    keep_only_fixed_prefix(fixed)
+    before = {id(c): c.n_tokens for c in contexts()}
     load = load_average()
-    pieces = 0
+    started = time.perf_counter()
+    pieces, first_evidence = 0, None
     for item in assistant.stream(question):
-        if isinstance(item, str):
-            pieces += 1
-        else:
+        if isinstance(item, Answer):
             answer = item
+        elif isinstance(item, str):
+            pieces += 1
+        elif first_evidence is None:  # assistant.Evidence (the new answer path yields it before the draft)
+            first_evidence = time.perf_counter() - started
     t = answer.timings
-    generating = t["total"] - t.get("first_token", t["total"])
+    processed = {id(c): c.n_tokens for c in contexts()}
+    # tokens in each context after the answer minus what was kept: prompt tokens processed + tokens generated
+    new_tokens = sum(max(0, processed[k] - before.get(k, 0)) for k in processed)
     return {
-        "question": question, "load": load, "first_token_s": t.get("first_token"), "total_s": t["total"],
-        "retrieve_s": t.get("retrieve"), "pieces": pieces,
-        "pieces_per_s": pieces / generating if pieces > 1 and generating > 0 else None,
-        "refused": answer.refused, "backend": answer.backend, "answer_chars": len(answer.text),
+        "question": question, "load": load, "evidence_s": first_evidence, "first_token_s": t.get("first_token"),
+        "total_s": t["total"], "retrieve_s": t.get("retrieve"), "pieces": pieces,
+        "context_tokens": {str(k): v for k, v in processed.items()}, "tokens_processed": new_tokens,
+        "refused": answer.refused, "backend": answer.backend, "answer": answer.text[:200],
     }
 
 
-def answer_latency(backends: list[str], n_questions: int, n_large: int, scratch: Path, prompt_cache: bool) -> dict:
-    questions, warmup = pick_questions(max(n_questions, n_large))
+def reference_latency(model_path: Path, repeats: int = 3) -> dict:
+    """The same model in a fresh context: REFERENCE_PROMPT varied prompt tokens, then REFERENCE_GENERATED tokens."""
+    from llama_cpp import Llama
+
+    llama = Llama(model_path=str(model_path), n_ctx=2048, n_batch=512, n_threads=llm.LLAMA_THREADS,
+                  n_threads_batch=llm.LLAMA_THREADS, seed=llm.SEED, verbose=False)
+    text = (REPO / "seeds" / "us-japan-cyberattack-armed-attack-article-5.txt").read_text(encoding="utf-8")
+    words = text.split()
+    times, loads = [], []
+    for r in range(repeats):
+        rotated = " ".join(words[r * 37:] + words[: r * 37])  # different tokens each time: no reuse
+        prompt = llama.tokenize(rotated.encode("utf-8"))
+        while len(prompt) < REFERENCE_PROMPT:
+            prompt = prompt + prompt
+        prompt = prompt[:REFERENCE_PROMPT]
+        llama.reset()
+        loads.append(load_average())
+        started = time.perf_counter()
+        out = llama.create_completion(prompt, max_tokens=REFERENCE_GENERATED, temperature=0.0,
+                                      logit_bias={llama.token_eos(): float("-inf")})
+        times.append(time.perf_counter() - started)
+        assert out["usage"]["completion_tokens"] == REFERENCE_GENERATED
+    del llama
+    return {"seconds": times, "median_s": median(times), "loads": loads}
+
+
+def answer_latency(backends: list[str], n_questions: int, scratch: Path) -> dict:
+    questions, warmup = pick_questions(n_questions)
     base = replace(load_settings(), chroma_url="", index_dir=scratch / "seed-index", home=load_settings().home,
                    seeds_dir=REPO / "seeds")
     results = {}
     for backend in backends:
-        count = n_large if backend == "llamacpp" else n_questions
         with Assistant(replace(base, llm=backend)) as assistant:
             assistant.ensure_indexed()
-            cold = ask(assistant, warmup)
+            # Two unmeasured questions: load the model(s), and find each context's fixed prompt prefix.
+            cold = ask(assistant, warmup[0], {})
+            first = {id(c): tokens_in(c) for c in contexts()}
+            ask(assistant, warmup[1], {})
+            fixed = {id(c): common_prefix(first.get(id(c), []), tokens_in(c)) for c in contexts()}
             rows = []
-            for question in questions[:count]:
-                rows.append(ask(assistant, question, prompt_cache=prompt_cache))
-                print(f"{backend}: first token {rows[-1]['first_token_s']:.2f}s, total {rows[-1]['total_s']:.2f}s "
+            for question in questions:
+                rows.append(ask(assistant, question, fixed))
+                print(f"{backend}: evidence {rows[-1]['evidence_s']}, first token {rows[-1]['first_token_s']}, "
+                      f"total {rows[-1]['total_s']:.2f}s, {rows[-1]['tokens_processed']} tokens "
                       f"(load {rows[-1]['load']})", file=sys.stderr)
-        rates = [r["pieces_per_s"] for r in rows if r["pieces_per_s"]]
+        reference = None
+        if backend.startswith("llamacpp"):
+            reference = reference_latency(llm.resolve_gguf(backend, base.model_dir))
+        total = median(r["total_s"] for r in rows)
         results[backend] = {
             "cold": cold,
+            "fixed_prefix_tokens": sorted(fixed.values()),
             "questions": rows,
-            "median_first_token_s": median(r["first_token_s"] for r in rows),
-            "median_total_s": median(r["total_s"] for r in rows),
+            "median_evidence_s": median(r["evidence_s"] for r in rows) if all(r["evidence_s"] for r in rows) else None,
+            "median_first_token_s": median(r["first_token_s"] for r in rows if r["first_token_s"] is not None)
+            if any(r["first_token_s"] is not None for r in rows) else None,
+            "median_total_s": total,
             "max_total_s": max(r["total_s"] for r in rows),
-            "median_pieces_per_s": median(rates) if rates else None,
+            "median_tokens_processed": median(r["tokens_processed"] for r in rows),
+            "reference": reference,
+            "ratio_to_reference": total / reference["median_s"] if reference else None,
         }
     return results
 
 
 # --- report ------------------------------------------------------------------------------------------------
+
+
+def _s(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds:.2f} s"
 
 
 def ms(seconds: float) -> str:
@@ -398,37 +472,42 @@ def render(m: dict) -> str:
         lines.append("| one Index.committed() call | "
                      + " | ".join(ms(s["committed_call_s"]) for s in r["indexes"]) + " |")
         lines += ["", f"Where it grows: {r['where']}"]
-    a = m.get("answers")
-    if a:
+    for label, a in sorted((m.get("answers") or {}).items()):
         lines += [
             "",
-            "## Answers (Assistant.stream on the seed index)",
+            f"## Answers: {label} (Assistant.stream on the seed index)",
             "",
             f"Run {a['started']}: `{a['command']}`",
             "",
-            "| backend | questions | first token p50 | total p50 | total max | ~tokens/s while streaming | "
-            "cold first answer (loads model) | load during |",
-            "|---|---|---|---|---|---|---|---|",
+            f"Reference: the same model in a fresh context evaluating a {REFERENCE_PROMPT}-token prompt and generating "
+            f"{REFERENCE_GENERATED} tokens, median of 3, measured in the same run. Each context may reuse only the "
+            "part of its prompt that every question shares (instructions, examples), never passages a previous "
+            "question retrieved too.",
+            "",
+            "| backend | questions | first evidence p50 | first token p50 | total p50 | total max | tokens processed "
+            "p50 (prompt + generated) | fixed prefix kept | reference | **total p50 / reference** | load during |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for backend, b in a["backends"].items():
             loads = [q["load"] for q in b["questions"]]
-            rate = f"{b['median_pieces_per_s']:.1f}" if b["median_pieces_per_s"] else "n/a"
+            ref = b["reference"]
+            ratio = f"{b['ratio_to_reference']:.2f}" if b["ratio_to_reference"] else "—"
             lines.append(
-                f"| {backend} | {len(b['questions'])} | {b['median_first_token_s']:.2f} s | {b['median_total_s']:.2f} s | "
-                f"{b['max_total_s']:.2f} s | {rate} | {b['cold']['total_s']:.1f} s "
-                f"({b['cold']['load']}) | {min(loads)}-{max(loads)} |"
+                f"| {backend} | {len(b['questions'])} | {_s(b['median_evidence_s'])} | "
+                f"{_s(b['median_first_token_s'])} | {b['median_total_s']:.2f} s | {b['max_total_s']:.2f} s | "
+                f"{b['median_tokens_processed']:.0f} | {', '.join(map(str, b['fixed_prefix_tokens'])) or '—'} | "
+                f"{_s(ref['median_s']) if ref else '—'} | "
+                f"**{ratio}** | "
+                f"{min(loads)}-{max(loads)} |"
             )
         lines += ["", "Per question:", "",
-                  "| backend | question | load | retrieve | first token | total | pieces | refused |",
+                  "| backend | question | load | evidence | first token | total | tokens processed | refused |",
                   "|---|---|---|---|---|---|---|---|"]
         for backend, b in a["backends"].items():
             for q in b["questions"]:
-                lines.append(f"| {backend} | {q['question']} | {q['load']} | {q['retrieve_s']:.2f} s | {q['first_token_s']:.2f} s | "
-                             f"{q['total_s']:.2f} s | {q['pieces']} | {q['refused']} |")
-        lines += ["", "Extractive streams its whole answer as one piece; for llama.cpp one piece is about one token. "
-                  + ("llama.cpp's prompt-prefix cache was kept between questions." if a["prompt_cache"] else
-                     "llama.cpp's state was reset before each measured question, so first token includes the whole "
-                     "prompt.")]
+                lines.append(f"| {backend} | {q['question']} | {q['load']} | {_s(q['evidence_s'])} | "
+                             f"{_s(q['first_token_s'])} | {q['total_s']:.2f} s | {q['tokens_processed']} | "
+                             f"{q['refused']} |")
     return "\n".join([*lines, ""])
 
 
@@ -464,12 +543,12 @@ def main() -> None:
                         help="index to read real chunks and vectors from (default: <home>/bench-index/scifact)")
     parser.add_argument("--embed-docs", type=int, default=1000,
                         help="abstracts to embed when that index is missing or unreadable")
-    parser.add_argument("--backends", nargs="*", default=["extractive", "llamacpp:smollm2", "llamacpp"],
+    parser.add_argument("--backends", nargs="*", default=["extractive", "llamacpp"],
                         help="answer backends to time (none: skip answers)")
-    parser.add_argument("--questions", type=int, default=5, help="measured questions per backend")
-    parser.add_argument("--questions-large", type=int, default=2, help="measured questions for the 1.5B default")
-    parser.add_argument("--prompt-cache", action="store_true",
-                        help="let llama.cpp reuse the previous prompt's prefix (reset before each question otherwise)")
+    parser.add_argument("--questions", type=int, default=12, help="measured questions per backend")
+    parser.add_argument("--label", default="current",
+                        help="name of this answers run in the report (e.g. 'before' with PYTHONPATH at an older "
+                             "checkout, so both paths are timed in the same session)")
     parser.add_argument("--skip-retrieval", action="store_true")
     args = parser.parse_args()
 
@@ -518,17 +597,17 @@ def main() -> None:
             for retriever in retrievers.values():
                 retriever.index.close()
         if args.backends:
-            metrics["answers"] = {
+            metrics["answers"] = {args.label: {
                 "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": metrics["command"],
-                "prompt_cache": args.prompt_cache,
-                "backends": answer_latency(args.backends, args.questions, args.questions_large, scratch,
-                                           args.prompt_cache),
-            }
+                "backends": answer_latency(args.backends, args.questions, scratch),
+            }}
     previous = PERF / "latency.json"
-    if previous.is_file():  # a section this run skipped keeps the last run's
-        for section, kept in json.loads(previous.read_text(encoding="utf-8")).items():
-            if section in ("retrieval", "answers") and section not in metrics and "started" in kept:
-                metrics[section] = kept
+    if previous.is_file():  # a section (or answers label) this run skipped keeps the last run's
+        kept = json.loads(previous.read_text(encoding="utf-8"))
+        if "retrieval" not in metrics and "started" in kept.get("retrieval", {}):
+            metrics["retrieval"] = kept["retrieval"]
+        old_answers = {k: v for k, v in (kept.get("answers") or {}).items() if isinstance(v, dict) and "backends" in v}
+        metrics["answers"] = {**old_answers, **metrics.get("answers", {})}
     publish("latency", metrics, render, started)
 
 

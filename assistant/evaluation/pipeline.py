@@ -68,9 +68,15 @@ def answer_row(answer: Answer, judge: Judge | None = None) -> dict:
     """The per-question facts every pipeline suite keeps (enough to read a failure without rerunning it)."""
     pairs = [] if answer.refused else cited_pairs(answer)
     judged = {} if judge is None else judge.score(pairs)
+    decision = answer.decision or {}
     return {
         "answer": answer.text,
+        "short_answer": answer.short_answer,
         "refused": answer.refused,
+        "kept": decision.get("kept", ""),
+        "reason": decision.get("reason", ""),
+        "p_keep": decision.get("p_keep"),
+        "p_evidence": decision.get("p_evidence"),
         "backend": answer.backend,
         "standalone_question": answer.question,
         "citations": [f"[{c.n}] {c.source}@{c.start}-{c.end}" for c in answer.citations],
@@ -79,6 +85,7 @@ def answer_row(answer: Answer, judge: Judge | None = None) -> dict:
         "unsupported": answer.unsupported,
         "seconds": answer.timings.get("total"),
         "first_token": answer.timings.get("first_token"),
+        "evidence_seconds": answer.timings.get("evidence"),
         **judged,
     }
 
@@ -101,5 +108,6 @@ def pipeline_summary(rows: Sequence[dict], should_refuse: Sequence[bool], judge:
         "citation_precision": mean(r["citation_precision"] for r in rows),
         "latency_total": latency_summary([r["seconds"] for r in rows if r["seconds"] is not None]),
         "latency_first_token": latency_summary([r["first_token"] for r in rows if r["first_token"] is not None]),
+        "latency_evidence": latency_summary([r["evidence_seconds"] for r in rows if r["evidence_seconds"] is not None]),
         **judged,
     }

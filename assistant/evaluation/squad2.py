@@ -22,7 +22,7 @@ from .pipeline import (
 )
 
 ROOT = "bench:squad2"
-SAMPLE = 300  # questions asked when no --limit is given: half answerable, half not
+SAMPLE = 300  # questions from the test articles, half answerable; --limit asks the first N of the same sample
 SEED = 13
 
 
@@ -32,6 +32,18 @@ def load_passages(data: Path) -> list[SourceDocument]:
                        sha256=hashlib.sha256(str(row["text"]).encode()).hexdigest(), root=ROOT)
         for row in read_jsonl(data / "passages.jsonl")
     ]
+
+
+def article(question: dict) -> str:
+    return str(question["passage_id"]).rsplit("#", 1)[0]
+
+
+def split_articles(questions: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(calibration, test): articles alternate in title order. eval/calibrate.py fits the answer decision on the
+    first half only; this suite asks the second, so no threshold has seen a test article."""
+    titles = sorted({article(q) for q in questions})
+    test = set(titles[1::2])
+    return [q for q in questions if article(q) not in test], [q for q in questions if article(q) in test]
 
 
 def sample_questions(questions: list[dict], n: int, seed: int = SEED) -> list[dict]:
@@ -48,10 +60,14 @@ def sample_questions(questions: list[dict], n: int, seed: int = SEED) -> list[di
 def score(q: dict, row: dict, answer: Answer, k: int) -> dict:
     guess = prediction(answer)
     golds = [] if q["is_impossible"] else list(q["answers"])
+    short = "" if answer.refused else answer.short_answer
     return {
         **row,
         "em": exact_match(guess, golds),
         "f1": token_f1(guess, golds),
+        # what a reader sees first: the short answer (SQuAD's own scoring; a refusal is the empty answer)
+        "short_em": exact_match(short, golds),
+        "short_f1": token_f1(short, golds),
         "contains": None if q["is_impossible"] else float(contains_gold(guess, golds)),
         f"hit@{k}": hit_at_k([p.source for p in answer.passages], {q["passage_id"]}, k),
     }
@@ -59,7 +75,7 @@ def score(q: dict, row: dict, answer: Answer, k: int) -> dict:
 
 def run(settings: Settings, *, data: Path, limit: int | None, judge: Judge | None = None) -> dict:
     docs = load_passages(data)
-    questions = sample_questions(read_jsonl(data / "questions.jsonl"), limit or SAMPLE)
+    questions = sample_questions(split_articles(read_jsonl(data / "questions.jsonl"))[1], SAMPLE)[:limit]
     assistant = Assistant(settings)
     sync = sync_with_progress(assistant.index, docs, ROOT, "index squad2")
     k = settings.k
@@ -83,8 +99,11 @@ def run(settings: Settings, *, data: Path, limit: int | None, judge: Judge | Non
         "sample_seed": SEED,
         "n": len(rows),
         "n_answerable": len(has_answer),
-        "overall": {"em": mean(r["em"] for r in rows), "f1": mean(r["f1"] for r in rows)},
+        "overall": {"em": mean(r["em"] for r in rows), "f1": mean(r["f1"] for r in rows),
+                    "short_em": mean(r["short_em"] for r in rows), "short_f1": mean(r["short_f1"] for r in rows)},
         "has_answer": {"em": mean(r["em"] for r in has_answer), "f1": mean(r["f1"] for r in has_answer),
+                       "short_em": mean(r["short_em"] for r in has_answer),
+                       "short_f1": mean(r["short_f1"] for r in has_answer),
                        "contains": mean(r["contains"] for r in has_answer),
                        f"hit@{k}": mean(r[f"hit@{k}"] for r in has_answer)},
         "no_answer": {"abstain_accuracy": mean(r["em"] for r in no_answer)},

@@ -1,0 +1,296 @@
+"""The answer decision, in one place: which evidence the model sees, what of its draft is kept, answer or refuse.
+
+One question goes through these steps (``Assistant.stream`` runs them; the chain only makes the model's calls):
+
+1. ``gate``: refuse at once when nothing retrieved is on topic, or when the question names something (a person,
+   an article number, a year) that no retrieved passage mentions: the documents are not about its subject.
+2. ``select_evidence``: the few sentences of the retrieved passages most likely to hold the answer (meaning +
+   rarity-weighted word overlap), with the sentence before one that starts with "He", "It", "This"…; shown to the
+   user at once and given to the model instead of whole passages, so its prompt stays small.
+3. The model replies ``[n] short answer`` (or NONE); ``parse_draft`` reads that, and its first-token probability
+   of declining when the backend reports it.
+4. ``decide``: keep the short answer when what it adds is in the sentence it cites (``grounded``) and the evidence
+   answers *this* question: a calibrated logistic model over the question's focus coverage, the embedding score,
+   whether the answer has the expected type (who -> a person…), the model's own probability of declining and the
+   model's yes/no check of (question, answer, quote). Otherwise the answer is the best evidence when that is
+   strong enough, or a refusal.
+
+The kept answer leads with the short answer, then quotes the sentences it rests on, each cited.
+Every threshold and weight here comes from eval/calibrate.py on the SQuAD 2.0 calibration articles (never the
+test articles, nor eval/questions.yaml): eval/reports/calibration/report.md.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import questions
+from .citations import cite
+from .evidence import Sentence, passage_sentences, split_sentences
+from .types import Answer, Citation, Evidence, Passage
+
+REFUSAL = "The documents don't say. None of the indexed passages answers this question."
+DECLINE_WORD = "NONE"  # what the answer prompt tells the model to reply when the evidence does not answer
+
+# Below this cosine between the question and its best passage nothing retrieved is on topic (calibrated).
+RELEVANCE_GATE = 0.15
+# Evidence: sentences ranked by cosine + COVERAGE_WEIGHT x focus coverage; on SQuAD calibration questions the
+# answer is in the top 5 for 94 % (cosine alone: 90 %).
+COVERAGE_WEIGHT = 1.0
+EVIDENCE_SENTENCES = 5
+EVIDENCE_TOKENS = 260  # the model's evidence budget; a sentence that does not fit is left out, never cut
+SHOWN_EVIDENCE = 3  # sentences streamed to the user before the model's answer
+_ANAPHOR = re.compile(r"^(?:he|she|it|they|this|these|that|those|his|her|its|their|such|the latter|the former)\b",
+                      re.IGNORECASE)
+
+# Three small logistic models, P = sigmoid(bias + sum of weight x signal), fitted by eval/calibrate.py:
+# KEEP: is the model's short answer right? FALLBACK: when it is not kept (or the model declined), is the best
+# evidence sentence the answer? EXTRACTIVE: the same with no model at all. Each threshold maximises accuracy on
+# the calibration articles (answerable questions answered right + unanswerable ones refused).
+KEEP = {"bias": -3.0, "coverage": 2.0, "cosine": 2.0, "type_fit": 0.5, "p_decline": -3.0, "check": 2.0}
+KEEP_THRESHOLD = 0.5
+FALLBACK = {"bias": -2.0, "top_coverage": 2.0, "top_cosine": 2.0, "p_decline": -3.0}
+FALLBACK_THRESHOLD = 0.8
+EXTRACTIVE = {"bias": -2.0, "top_coverage": 2.0, "top_cosine": 2.0}
+EXTRACTIVE_THRESHOLD = 0.5
+USE_CHECK = True  # whether the yes/no check pays for its time (eval/reports/calibration/report.md)
+NOVEL_COVERAGE = 0.6  # share of the short answer's new words its quote must contain (numbers: all of them)
+
+
+@dataclass(frozen=True)
+class Scored:
+    sentence: Sentence
+    score: float
+    cosine: float
+    coverage: float
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What the model replied, read: the short answer, the evidence it cites (0-based), and how sure it was."""
+
+    short: str
+    cited: list[int]
+    declined: bool
+    p_decline: float | None = None  # probability of the decline word as its first token, when reported
+
+
+@dataclass
+class Decision:
+    """Everything ``decide`` weighed, kept with the answer (``Answer.decision``) so a report can show why."""
+
+    kept: str = ""  # "answer", "evidence" or "" (refused)
+    reason: str = ""
+    draft: str = ""  # the model's short answer, kept or not
+    support: list[str] = field(default_factory=list)  # the evidence sentences that ground it
+    top: str = ""  # the best evidence sentence
+    signals: dict[str, float] = field(default_factory=dict)
+    p_keep: float | None = None
+    p_evidence: float | None = None
+
+
+def refusal(passages: list[Passage], backend: str, reason: str) -> Answer:
+    return Answer(text=REFUSAL, passages=passages, refused=True, backend=backend, decision=vars(Decision(reason=reason)))
+
+
+def gate(question: str, passages: list[Passage]) -> str:
+    """Why the question cannot be answered from these passages before any model is asked, or ""."""
+    if not passages or max(p.relevance for p in passages) < RELEVANCE_GATE:
+        return "nothing retrieved is on topic"
+    missing = questions.missing_names(question, [p.text for p in passages])
+    if missing:
+        return f"no retrieved passage mentions {', '.join(missing)}"
+    return ""
+
+
+def select_evidence(question: str, passages: list[Passage], embeddings,
+                    count_tokens: Callable[[str], int] | None = None) -> list[Scored]:
+    """The sentences most likely to hold the answer, best first, within the evidence budget."""
+    sentences = passage_sentences(passages)
+    if not sentences:
+        return []
+    vectors = np.asarray(embeddings.embed_documents([question] + [s.text for s in sentences]))
+    cosines = vectors[1:] @ vectors[0]
+    coverages = [questions.coverage(question, s.text) for s in sentences]
+    scored = [Scored(s, float(c) + COVERAGE_WEIGHT * v, float(c), v) for s, c, v in zip(sentences, cosines, coverages)]
+    ranked = sorted(scored, key=lambda x: x.score, reverse=True)
+    count = count_tokens or (lambda text: math.ceil(len(text) / 3.5))
+    chosen: list[Scored] = []
+    used = 0
+    for item in ranked:
+        if len(chosen) >= EVIDENCE_SENTENCES:
+            break
+        group = [item]
+        before = _previous(item.sentence, scored)
+        if _ANAPHOR.match(item.sentence.text) and before is not None and before not in chosen:
+            group = [before, item]  # "He said…" means nothing without who "he" is
+        cost = sum(count(g.sentence.text) + 4 for g in group if g not in chosen)
+        if used + cost > EVIDENCE_TOKENS:
+            continue
+        chosen.extend(g for g in group if g not in chosen)
+        used += cost
+    return chosen
+
+
+def _previous(sentence: Sentence, scored: list[Scored]) -> Scored | None:
+    same = [s for s in scored if s.sentence.passage == sentence.passage and s.sentence.end <= sentence.start]
+    return max(same, key=lambda s: s.sentence.end, default=None)
+
+
+def format_evidence(evidence: list[Scored]) -> str:
+    return "\n".join(f"[{i}] {' '.join(e.sentence.text.split())}" for i, e in enumerate(evidence, start=1))
+
+
+def shown_evidence(evidence: list[Scored], passages: list[Passage]) -> Evidence:
+    """What the user sees before the model answers: the best few sentences, quoted and cited."""
+    best = [e.sentence for e in evidence[:SHOWN_EVIDENCE]]
+    return Evidence(citations=cite(best, passages), passages=passages)
+
+
+_MARKERS = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+
+
+def parse_draft(text: str, n_evidence: int, p_decline: float | None = None) -> Draft:
+    """``[2] Patrick Shanahan`` -> Draft("Patrick Shanahan", [1]); NONE, "I don't know" or markers alone decline."""
+    line = text.strip().splitlines()[0].strip() if text.strip() else ""
+    cited = [int(n) - 1 for group in _MARKERS.findall(line) for n in group.split(",")]
+    cited = list(dict.fromkeys(i for i in cited if 0 <= i < n_evidence))
+    short = _MARKERS.sub(" ", line)
+    short = " ".join(short.split()).strip(" .;:-–—\"'“”")
+    declined = not re.search(r"\w", short) or short.upper().startswith(DECLINE_WORD) or _declines(short)
+    return Draft(short="" if declined else short, cited=cited, declined=declined, p_decline=p_decline)
+
+
+def decline_probability(first_token: dict[str, float] | None) -> float | None:
+    """The model's probability of starting its reply with the decline word (None when not reported)."""
+    if first_token is None:
+        return None
+    return sum(p for token, p in first_token.items() if token.strip().upper() == DECLINE_WORD)
+
+
+def yes_probability(first_token: dict[str, float] | None) -> float | None:
+    """P(yes) / (P(yes) + P(no)) of a one-word reply's first token (None when not reported or neither)."""
+    if first_token is None:
+        return None
+    yes = sum(p for token, p in first_token.items() if token.strip().lower() == "yes")
+    no = sum(p for token, p in first_token.items() if token.strip().lower() == "no")
+    return yes / (yes + no) if yes + no > 0 else None
+
+
+def _declines(short: str) -> bool:
+    return re.search(r"\b(?:i don'?t know|not (?:stated|mentioned|given|specified)|no information|cannot be "
+                     r"determined|unanswerable)\b", short, re.IGNORECASE) is not None
+
+
+def grounded(short: str, question: str, quote: str) -> bool:
+    """What the answer adds to the question must come from its quote: every number, most of its words."""
+    novel = questions.stems(short) - questions.stems(question) - _FRAME_STEMS
+    if not novel:
+        return True
+    found = questions.stems(quote)
+    numbers = {w for w in novel if any(ch.isdigit() for ch in w)}
+    return numbers <= found and len(novel & found) / len(novel) >= NOVEL_COVERAGE
+
+
+_FRAME_STEMS = {questions.stems(w).pop() for w in ("the", "a", "an", "of", "and", "in", "to", "by", "for", "on")}
+
+
+def support(draft: Draft, question: str, evidence: list[Scored]) -> list[int]:
+    """The evidence sentences the short answer rests on: those it cites that ground it, else the best one that
+    does (the model cited the wrong number), else none."""
+    grounding = [i for i in draft.cited if grounded(draft.short, question, evidence[i].sentence.text)]
+    if grounding:
+        return grounding[:2]
+    others = [i for i in range(len(evidence)) if grounded(draft.short, question, evidence[i].sentence.text)]
+    return others[:1]
+
+
+def _context(index: int, evidence: list[Scored], passages: list[Passage]) -> str:
+    """A sentence with its neighbours in its passage: a question's subject is often named one sentence away."""
+    sentence = evidence[index].sentence
+    passage = passages[sentence.passage]
+    spans = split_sentences(passage.text)
+    at = next((i for i, (s, _) in enumerate(spans) if passage.start + s == sentence.start), None)
+    if at is None:
+        return sentence.text
+    first, last = spans[max(0, at - 1)][0], spans[min(len(spans) - 1, at + 1)][1]
+    return passage.text[first:last]
+
+
+def probability(model: dict[str, float], signals: dict[str, float]) -> float:
+    x = model["bias"] + sum(w * signals[name] for name, w in model.items() if name != "bias")
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def measure(question: str, draft: Draft | None, chosen: list[int], evidence: list[Scored], passages: list[Passage],
+            check: float | None) -> dict[str, float]:
+    """Every signal the models read. The answer's come from the sentences it rests on (with their neighbours);
+    the top_ ones from the best evidence sentence."""
+    def coverage_at(indices: list[int]) -> float:
+        return questions.coverage(question, " ".join(_context(i, evidence, passages) for i in indices))
+
+    top_coverage = coverage_at([0])
+    said = draft is not None and not draft.declined
+    return {
+        "coverage": coverage_at(chosen) if chosen else top_coverage,
+        "cosine": max(evidence[i].cosine for i in chosen) if chosen else evidence[0].cosine,
+        "type_fit": float(questions.fits(questions.answer_type(question), draft.short)) if said else -1.0,
+        "p_decline": (draft.p_decline if draft.p_decline is not None else float(draft.declined)) if draft else 0.0,
+        "check": check if check is not None else 0.5,
+        "grounded": float(bool(chosen)),
+        "top_coverage": top_coverage,
+        "top_cosine": evidence[0].cosine,
+        "relevance": max(p.relevance for p in passages),
+    }
+
+
+Check = Callable[[str, str, str], "float | None"]  # (question, answer, quote) -> the model's P(yes)
+
+
+def decide(question: str, passages: list[Passage], evidence: list[Scored], draft: Draft | None, backend: str,
+           check: Check | None = None) -> Answer:
+    """The answer to show: the model's short answer with its quotes, the best evidence, or a refusal.
+
+    ``draft`` is None for the extractive backend (no model); ``check`` asks the model whether a quote states an
+    answer to the question (asked only of a grounded answer)."""
+    if not evidence:
+        return refusal(passages, backend, "no sentence to quote")
+    said = draft is not None and not draft.declined
+    chosen = support(draft, question, evidence) if said else []
+    checked = None
+    if chosen and check is not None and USE_CHECK:
+        checked = check(question, draft.short, " ".join(evidence[i].sentence.text for i in chosen))
+    signals = measure(question, draft, chosen, evidence, passages, checked)
+    decision = Decision(draft=draft.short if said else "", support=[evidence[i].sentence.text for i in chosen],
+                        top=evidence[0].sentence.text, signals=signals)
+    if chosen:
+        decision.p_keep = probability(KEEP, signals)
+        if decision.p_keep >= KEEP_THRESHOLD:
+            decision.kept, decision.reason = "answer", "the evidence states this answer"
+            return _answer(draft.short, [evidence[i].sentence for i in chosen], passages, backend, decision)
+    model, threshold = (FALLBACK, FALLBACK_THRESHOLD) if draft is not None else (EXTRACTIVE, EXTRACTIVE_THRESHOLD)
+    decision.p_evidence = probability(model, signals)
+    if decision.p_evidence >= threshold:
+        decision.kept, decision.reason = "evidence", "the best evidence sentence answers it"
+        return _answer("", [evidence[0].sentence], passages, backend + ("+evidence" if draft else ""), decision)
+    decision.reason = ("the model found no answer" if draft is not None and draft.declined
+                       else "the answer is not in its quote" if said and not chosen
+                       else "the evidence does not state it")
+    answer = Answer(text=REFUSAL, passages=passages, refused=True, backend=backend, decision=vars(decision),
+                    unsupported=[draft.short] if said else [])
+    return answer
+
+
+def _answer(short: str, sentences: list[Sentence], passages: list[Passage], backend: str,
+            decision: Decision) -> Answer:
+    citations: list[Citation] = cite(sentences, passages)
+    quotes = " ".join(f"\u201c{c.quote}\u201d [{c.n}]" for c in citations)
+    markers = "".join(f"[{c.n}]" for c in citations)
+    text = f"{short.rstrip('.')} {markers}.\n\n{quotes}" if short else quotes
+    return Answer(text=text, citations=citations, passages=passages, backend=backend, short_answer=short,
+                  decision=vars(decision))

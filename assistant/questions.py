@@ -1,0 +1,149 @@
+"""What a question is about and what kind of answer it expects, read from its words alone.
+
+- ``focus``: the question's content words, each weighted by how rare it is in English (wordfreq's Zipf scale), so
+  "Senkaku" or "cyberattack" count for more than "begin" or "country".
+- ``names``: the names and numbers it mentions ("Article 9", "Kono", "1995"): if none of the retrieved text
+  mentions one, the documents cannot be about the question's subject.
+- ``answer_type``: who -> a person, when -> a date, how many -> a number, where that can be told.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
+from wordfreq import zipf_frequency
+
+# Words that shape a question rather than say what it is about.
+_FRAME = frozenset(STOPWORDS_EN) | {
+    "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "does", "did", "do", "has", "have", "had",
+    "many", "much", "kind", "type", "name", "named", "called", "call", "one", "some", "other", "can", "could",
+    "would", "should", "will", "may", "might", "s", "according", "said", "say", "says", "also", "yes", "no",
+}
+_WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
+_NUMBER = re.compile(r"^\d+(?:[.,]\d+)*(?:st|nd|rd|th|s)?$")
+_ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december")
+_MONTH_ABBREVIATIONS = {m[:3]: m for m in _MONTHS} | {"sept": "september"}
+RARE_CAP = 5.0  # weight of a word wordfreq has never seen (names, coinages)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, so "Czerniaków" and "Czerniakow" are one word."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+
+
+def _norm(word: str) -> str:
+    word = _MONTH_ABBREVIATIONS.get(word, _ORDINAL.sub(r"\1", word))
+    return _stemmer().stemWord(word)
+
+
+def words(text: str) -> list[str]:
+    """Folded words, hyphenated and apostrophe compounds split into their parts."""
+    return [part for w in _WORD.findall(fold(text)) for part in re.split(r"['’\-]", w) if part]
+
+
+def stems(text: str) -> set[str]:
+    return {_norm(w) for w in words(text)}
+
+
+@lru_cache(maxsize=65536)
+def rarity(word: str) -> float:
+    """How much a word says about a question's subject: 6 minus its Zipf frequency, in [0.2, RARE_CAP]."""
+    if word.isdigit():
+        return RARE_CAP
+    return max(0.2, min(RARE_CAP, 6.0 - zipf_frequency(word, "en")))
+
+
+def focus(question: str) -> dict[str, float]:
+    """Stem -> weight for each content word of the question."""
+    weights: dict[str, float] = {}
+    for word in words(question):
+        if word in _FRAME:
+            continue
+        stem = _norm(word)
+        weights[stem] = max(weights.get(stem, 0.0), rarity(word))
+    return weights
+
+
+def coverage(question: str, text: str) -> float:
+    """Rarity-weighted share of the question's focus found in ``text`` (1.0 for a question with no focus)."""
+    weights = focus(question)
+    if not weights:
+        return 1.0
+    found = stems(text)
+    return sum(w for s, w in weights.items() if s in found) / sum(weights.values())
+
+
+def names(question: str) -> list[str]:
+    """Names and numbers the question mentions: capitalised words past its first word, and numerals."""
+    tokens = _WORD.findall(question)
+    found = []
+    for i, token in enumerate(tokens):
+        capitalised = token[:1].isupper() and i > 0 and token.lower() not in _FRAME
+        if capitalised or _NUMBER.match(token):
+            found.append(token)
+    return found
+
+
+def _acronym_in(acronym: str, text: str) -> bool:
+    """"UN" in "... the United Nations ...": the initials of consecutive capitalised words."""
+    letters = acronym.replace(".", "")
+    if not (2 <= len(letters) <= 6 and letters.isupper()):
+        return False
+    pattern = r"\b" + r"\w*\W+(?:of\W+|the\W+|and\W+|for\W+)?".join(re.escape(c) for c in letters) + r"\w*"
+    return re.search(pattern, text) is not None
+
+
+def mentioned(name: str, text: str, text_stems: set[str] | None = None) -> bool:
+    """Whether ``text`` mentions ``name`` (accents, case, plural and acronym aside)."""
+    parts = {_norm(w) for w in words(name)}
+    present = text_stems if text_stems is not None else stems(text)
+    return parts <= present or _acronym_in(name, text)
+
+
+def missing_names(question: str, texts: list[str]) -> list[str]:
+    """The question's names and numbers that none of ``texts`` mentions."""
+    joined = "\n".join(texts)
+    present = stems(joined)
+    return [n for n in names(question) if not mentioned(n, joined, present)]
+
+
+_TYPES = (
+    ("number", re.compile(r"\bhow (?:many|much|long|far|old|large|big|tall|high|deep|wide)\b|"
+                          r"\bwhat (?:percentage|percent|number|amount|proportion|share|fraction)\b")),
+    ("date", re.compile(r"\bwhen\b|\b(?:what|which|in what|in which) (?:year|date|day|month|century|decade)\b")),
+    ("person", re.compile(r"^(?:who|whom)\b|\bwho (?:is|was|were|are)\b")),
+)
+_NUMERAL = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+                      r"fifty|hundred|thousand|million|billion|trillion|dozen|half|several|few)\b", re.IGNORECASE)
+_DATE = re.compile(r"\d|\b(?:" + "|".join(_MONTHS) + r"|century|centuries|decade|era|age|period|reign|dynasty|war|"
+                   r"spring|summer|autumn|fall|winter|today|yesterday|year|years)\b", re.IGNORECASE)
+_PROPER = re.compile(r"\b[A-Z][\w'’\-]*")
+
+
+def answer_type(question: str) -> str:
+    """"number", "date", "person" or "" when the question does not say."""
+    lowered = question.lower().strip()
+    return next((kind for kind, pattern in _TYPES if pattern.search(lowered)), "")
+
+
+def fits(kind: str, answer: str) -> int:
+    """1 when the answer has the expected form, -1 when it plainly lacks it, 0 when that can't be told."""
+    if kind == "number":
+        return 1 if _NUMERAL.search(answer) else -1
+    if kind == "date":
+        return 1 if _DATE.search(answer) else -1
+    if kind == "person":
+        return 1 if _PROPER.search(answer) else 0  # "the emperor" or "farmers" can be right too
+    return 0
