@@ -15,6 +15,7 @@ from .extractive import STRONG_EVIDENCE, answer_extractive
 from .retrieval import Retriever
 from .store import Index, Progress, SyncReport
 from .types import Answer, Passage
+from .uploads import UploadReport, add_uploads, remove_document
 
 # Below this cosine between question and best passage nothing retrieved is on topic: refuse, and an LLM is
 # not even asked.
@@ -88,6 +89,15 @@ class Assistant:
 
     def ingest(self, paths: list[Path] | None = None, progress: Progress | None = None) -> SyncReport:
         return self.index.sync(paths or [self.settings.seeds_dir], progress=progress)
+
+    def add_uploads(self, files: list[tuple[Path, str]], progress: Progress | None = None) -> UploadReport:
+        """Keep uploaded files (temporary path, the name the user gave) in ``docs_dir`` and index them."""
+        max_bytes = int(self.settings.max_file_mb * 1024 * 1024)
+        return add_uploads(self.index, files, self.settings.docs_dir, max_bytes, progress)
+
+    def remove_document(self, source: str) -> bool:
+        """Forget one document; a file uploaded into ``docs_dir`` is deleted with it."""
+        return remove_document(self.index, source, self.settings.docs_dir)
 
     def ensure_indexed(self, progress: Progress | None = None) -> SyncReport | None:
         """First use: index the seeds folder if the index holds no documents yet."""

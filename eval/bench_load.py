@@ -33,7 +33,7 @@ from gradio_client import Client  # noqa: E402
 
 from assistant.config import load_settings  # noqa: E402
 from assistant.documents import load_file  # noqa: E402
-from assistant.ui import answer_concurrency, launch  # noqa: E402
+from assistant.ui.app import answer_concurrency, launch  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 QUESTIONS = REPO / "eval" / "questions.yaml"

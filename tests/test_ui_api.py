@@ -10,18 +10,9 @@ import pytest
 
 from assistant.citations import REFUSAL
 from assistant.types import Answer, Citation, Passage
-from assistant.ui import (
-    MAX_NAME_CHARS,
-    UploadRejected,
-    answer_html,
-    cite_id,
-    launch,
-    parse_auth,
-    safe_upload_name,
-    sources_html,
-    store_upload,
-    Turn,
-)
+from assistant.ui.app import launch, parse_auth
+from assistant.ui.render import Turn, answer_html, cite_id, sources_html
+from assistant.uploads import MAX_NAME_CHARS, UploadRejected, safe_upload_name, store_upload
 from tests.servers import free_port
 from tests.conftest import SEED, make_settings
 

@@ -1,0 +1,78 @@
+"""The documents panel: upload (indexed with a progress bar), the list of indexed documents, removal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from ..documents import SUPPORTED_SUFFIXES
+from ..store import IndexBusy
+from .page import PRIVATE, Page
+from .render import documents_html, short_name
+
+
+class DocumentsPanel:
+    def __init__(self, page: Page):
+        self.page = page
+        self.assistant = page.assistant
+
+    def choices(self) -> list[tuple[str, str]]:
+        return [(short_name(d["source"]), d["source"]) for d in self.assistant.index.documents()]
+
+    def build(self) -> None:
+        settings = self.page.settings
+        self.upload = gr.File(
+            label=f"Add documents ({', '.join(SUPPORTED_SUFFIXES)}; up to {settings.max_file_mb:g} MB)",
+            file_count="multiple",
+            file_types=list(SUPPORTED_SUFFIXES),
+            type="filepath",
+            elem_id="upload",
+        )
+        self.note = gr.Markdown(elem_id="upload-note")
+        self.listing = gr.HTML(
+            documents_html(self.assistant.index.documents()),
+            elem_id="documents",
+            js_on_load=None,
+            apply_default_css=False,
+        )
+        with gr.Row():
+            self.to_remove = gr.Dropdown(
+                choices=self.choices(), label="Remove a document", scale=3, elem_id="remove-choice"
+            )
+            self.remove = gr.Button("Remove", variant="secondary", scale=1, min_width=90, elem_id="remove")
+
+    def ingest_uploads(self, files: list[str] | None, progress=gr.Progress()):
+        if not files:
+            return "", None, gr.skip()
+        try:
+            report = self.assistant.add_uploads(
+                [(Path(f), Path(f).name) for f in files],
+                progress=lambda done, total, note: progress((done, total), desc=note),
+            )
+        except IndexBusy as exc:
+            raise gr.Error(str(exc)) from exc
+        lines = []
+        if report.indexed:
+            lines.append(f"Indexed {', '.join(short_name(s) for s in report.indexed)} ({report.sync.summary()}).")
+        lines += [f"Not added \u2014 {p}" for p in report.problems]
+        return "\n\n".join(lines), None, self.page.index_generation()
+
+    def remove_document(self, source: str | None):
+        if not source:
+            raise gr.Error("Choose a document to remove.")
+        try:
+            removed = self.assistant.remove_document(source)
+        except IndexBusy as exc:
+            raise gr.Error(str(exc)) from exc
+        note = f"Removed {short_name(source)}." if removed else f"{short_name(source)} was not indexed."
+        return note, self.page.index_generation()
+
+    def wire(self) -> None:
+        generation = self.page.generation
+        self.upload.upload(self.ingest_uploads, self.upload, [self.note, self.upload, generation], **PRIVATE)
+        self.remove.click(self.remove_document, self.to_remove, [self.note, generation], **PRIVATE)
+        self.page.on_index_changed(
+            lambda: (documents_html(self.assistant.index.documents()), gr.Dropdown(choices=self.choices(), value=None)),
+            [self.listing, self.to_remove],
+        )
