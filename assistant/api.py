@@ -13,6 +13,7 @@ from .citations import REFUSAL, is_decline, verify
 from .config import Settings, load_settings
 from .extractive import STRONG_EVIDENCE, answer_extractive
 from .retrieval import Retriever
+from .scope import resolve_scope
 from .store import Index, Progress, SyncReport
 from .types import Answer, Passage
 from .uploads import UploadReport, add_uploads, remove_document
@@ -62,6 +63,7 @@ class Assistant:
         self._retriever: Retriever | None = None
         self._chain = None
         self._lock = threading.Lock()  # one generation at a time: a local model is not re-entrant
+        self._scope: list[str] | None = None  # the documents the running chain retrieves from (set under _lock)
 
     def close(self) -> None:
         """Release the store (a local Chroma folder stays shared with other clients in this process until then)."""
@@ -105,8 +107,13 @@ class Assistant:
             return None
         return self.ingest(progress=progress)
 
-    def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
-        return self.retriever.search(clean_question(question, self.settings.max_question_chars), k or self.settings.k)
+    def scope(self, sources: list[str] | None) -> list[str] | None:
+        """The indexed sources that ``sources`` (globs on path or file name) select; None: every document."""
+        return None if sources is None else resolve_scope(sources, self.index.committed())
+
+    def retrieve(self, question: str, k: int | None = None, *, sources: list[str] | None = None) -> list[Passage]:
+        question = clean_question(question, self.settings.max_question_chars)
+        return self.retriever.search(question, k or self.settings.k, sources=self.scope(sources))
 
     @property
     def chain(self):
@@ -116,7 +123,7 @@ class Assistant:
             llm = self._chat_model or make_chat_model(self.settings.llm, self.settings, max_tokens=ANSWER_TOKENS)
             self._chain = build_chain(
                 llm,
-                lambda question, k: self.retriever.search(question, k or self.settings.k),
+                lambda question, k: self.retriever.search(question, k or self.settings.k, sources=self._scope),
                 relevant=self.relevant,
                 budget_tokens=context_window(self.settings.llm, self.settings) - ANSWER_TOKENS - PROMPT_TOKENS,
                 count_tokens=lambda text: count_tokens(llm, text),
@@ -127,17 +134,20 @@ class Assistant:
     def relevant(passages: list[Passage]) -> bool:
         return bool(passages) and max(p.relevance for p in passages) >= RELEVANCE_GATE
 
-    def stream(self, question: str, *, history: list[dict] | None = None, k: int | None = None) -> Iterator[str | Answer]:
-        """Yields pieces of draft text as they are generated, then the final, verified ``Answer``."""
+    def stream(self, question: str, *, history: list[dict] | None = None, k: int | None = None,
+               sources: list[str] | None = None) -> Iterator[str | Answer]:
+        """Yields pieces of draft text as they are generated, then the final, verified ``Answer``. ``sources``:
+        ask within the documents these patterns match (see ``scope``); None asks them all."""
         started = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
         self.ensure_indexed()
+        scope = self.scope(sources)
         timings: dict[str, float] = {}
         if self.settings.llm == "extractive" and self._chat_model is None:
             standalone = question
             # No model to rewrite a follow-up: the previous question joins the query instead.
             query = " ".join([_last_user_turn(history), question]).strip()
-            passages = self.retriever.search(query, k or self.settings.k)
+            passages = self.retriever.search(query, k or self.settings.k, sources=scope)
             timings["retrieve"] = time.perf_counter() - started
             result = (answer_extractive(question, passages, self.index.embeddings) if self.relevant(passages)
                       else Answer(text=REFUSAL, passages=passages, refused=True, backend="extractive"))
@@ -146,6 +156,7 @@ class Assistant:
         else:
             draft, passages, standalone = "", [], question
             with self._lock:
+                self._scope = scope  # the chain's retrieve reads it; the lock keeps it this question's
                 for key, value in stream_draft(self.chain, question, history, k):
                     if key == "standalone":
                         standalone = value
@@ -181,8 +192,9 @@ class Assistant:
         fallback.unsupported = checked.unsupported
         return fallback
 
-    def answer(self, question: str, *, history: list[dict] | None = None, k: int | None = None) -> Answer:
-        for item in self.stream(question, history=history, k=k):
+    def answer(self, question: str, *, history: list[dict] | None = None, k: int | None = None,
+               sources: list[str] | None = None) -> Answer:
+        for item in self.stream(question, history=history, k=k, sources=sources):
             if isinstance(item, Answer):
                 return item
         raise AssertionError("stream ended without an Answer")
@@ -200,10 +212,13 @@ def _assistant(overrides: dict) -> Assistant:
     return _default
 
 
-def answer(question: str, *, history: list[dict] | None = None, k: int | None = None, **settings) -> Answer:
-    """Answer ``question`` from the indexed documents, with verified citations (settings as in ``Settings``)."""
-    return _assistant(settings).answer(question, history=history, k=k)
+def answer(question: str, *, history: list[dict] | None = None, k: int | None = None,
+           sources: list[str] | None = None, **settings) -> Answer:
+    """Answer ``question`` from the indexed documents, with verified citations (settings as in ``Settings``);
+    ``sources``: only within the documents these globs match (source path or file name)."""
+    return _assistant(settings).answer(question, history=history, k=k, sources=sources)
 
 
-def stream(question: str, *, history: list[dict] | None = None, k: int | None = None, **settings):
-    return _assistant(settings).stream(question, history=history, k=k)
+def stream(question: str, *, history: list[dict] | None = None, k: int | None = None,
+           sources: list[str] | None = None, **settings):
+    return _assistant(settings).stream(question, history=history, k=k, sources=sources)

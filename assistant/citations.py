@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from .evidence import Sentence, content_words, passage_sentences, split_sentences, support_matrix
+from .locations import located
 from .types import Citation, Passage
 
 REFUSAL = "The documents don't say. None of the indexed passages answers this question."
@@ -39,15 +40,19 @@ class Verified:
 
 
 def cite(sentences: list[Sentence], passages: list[Passage], first: int = 1) -> list[Citation]:
-    """Number the evidence sentences from ``first``; each quote is the sentence as it stands in the source."""
+    """Number the evidence sentences from ``first``; each quote is the sentence as it stands in the source, with
+    the page and section where it starts."""
     return [
-        Citation(
-            n=first + i,
-            source=passages[s.passage].source,
-            chunk_id=passages[s.passage].chunk_id,
-            quote=s.text,
-            start=s.start,
-            end=s.end,
+        located(
+            Citation(
+                n=first + i,
+                source=passages[s.passage].source,
+                chunk_id=passages[s.passage].chunk_id,
+                quote=s.text,
+                start=s.start,
+                end=s.end,
+            ),
+            passages[s.passage],
         )
         for i, s in enumerate(sentences)
     ]

@@ -48,10 +48,16 @@ def cmd_ingest(args) -> int:
     return 0
 
 
+def where(page: int | None, section: str | None) -> str:
+    """ "p. 4 · Methods", or the part of it that is known ("" when neither)."""
+    return " \u00b7 ".join(part for part in (f"p. {page}" if page else "", section or "") if part)
+
+
 def render(result: Answer) -> str:
     lines = [] if result.refused else [""]
     for c in result.citations:
-        lines.append(f"[{c.n}] {c.source} @{c.start}-{c.end}: \u201c{c.quote}\u201d")
+        place = where(c.page, c.section)
+        lines.append(f"[{c.n}] {c.source}{f' ({place})' if place else ''} @{c.start}-{c.end}: \u201c{c.quote}\u201d")
     if result.refused and result.passages:
         lines.append("\nClosest passages:")
         for i, p in enumerate(result.passages[:3], start=1):
@@ -65,10 +71,11 @@ def cmd_ask(args) -> int:
 
     assistant = Assistant(**_settings(args))
     if args.json:
-        print(json.dumps(assistant.answer(args.question, k=args.k).to_dict(), ensure_ascii=False, indent=2))
+        result = assistant.answer(args.question, k=args.k, sources=args.sources)
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return 0
     result = None
-    for item in assistant.stream(args.question, k=args.k):
+    for item in assistant.stream(args.question, k=args.k, sources=args.sources):
         if isinstance(item, Answer):
             result = item
         elif sys.stdout.isatty():
@@ -111,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.add_argument("-k", type=int, default=None, help="passages to retrieve")
+    ask.add_argument("--source", dest="sources", action="append", metavar="PATTERN",
+                     help="ask within the documents this glob matches (source path or file name); repeatable")
     _common(ask)
     ask.set_defaults(func=cmd_ask)
 

@@ -18,6 +18,8 @@ class Passage:
     chunk_index: int = 0
     score: float = 0.0  # fused rank score (higher is better); comparable within one query only
     relevance: float = 0.0  # cosine similarity of the question to this passage, in [-1, 1]
+    # (offset, page, section) at the passage's start and at each page break or heading inside it (locations.py)
+    locations: tuple[tuple[int, int | None, str | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class Citation:
     quote: str  # verbatim: equals the source document's text[start:end]
     start: int
     end: int
+    page: int | None = None  # 1-based page where the quote starts (PDF only)
+    section: str | None = None  # the nearest heading above the quote (Markdown, HTML, DOCX)
 
 
 @dataclass
