@@ -15,6 +15,7 @@ from .extractive import STRONG_EVIDENCE, answer_extractive
 from .retrieval import Retriever
 from .scope import resolve_scope
 from .store import Index, Progress, SyncReport
+from .feedback import FeedbackRow, append, feedback_path
 from .types import Answer, Passage
 from .uploads import UploadReport, add_uploads, remove_document
 
@@ -100,6 +101,19 @@ class Assistant:
     def remove_document(self, source: str) -> bool:
         """Forget one document; a file uploaded into ``docs_dir`` is deleted with it."""
         return remove_document(self.index, source, self.settings.docs_dir)
+
+    def record_feedback(self, question: str, answer: Answer, rating: str, *, comment: str = "",
+                        history: list[dict] | None = None, sources: list[str] | None = None, user: str = "",
+                        id: str | None = None) -> FeedbackRow:
+        """Append a rating ("up"/"down") of ``answer`` to ``$ASSISTANT_HOME/feedback.jsonl``; the same ``id``
+        again (a comment added later) supersedes the earlier line."""
+        row = FeedbackRow(question=question, answer=answer.text, rating=rating, history=list(history or []),
+                          short_answer=answer.short_answer, citations=answer.to_dict()["citations"],
+                          backend=answer.backend, comment=comment, sources=sources, user=user,
+                          generation=self.index.generation())
+        if id:
+            row.id = id
+        return append(feedback_path(self.settings.home), row)
 
     def ensure_indexed(self, progress: Progress | None = None) -> SyncReport | None:
         """First use: index the seeds folder if the index holds no documents yet."""

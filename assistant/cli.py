@@ -1,4 +1,4 @@
-"""assistant ingest | ask | ui | eval — a thin layer over the Python API."""
+"""assistant ingest | ask | ui | eval | feedback — a thin layer over the Python API."""
 
 from __future__ import annotations
 
@@ -99,9 +99,27 @@ def cmd_eval(args) -> int:
 
     out = run_suite(
         suite=args.suite, questions=args.questions, data=args.data, limit=args.limit, out=args.out, judge=args.judge,
-        **_settings(args),
+        feedback_file=args.feedback, user=args.user, **_settings(args),
     )
     print(f"report: {out / 'report.md'}")
+    return 0
+
+
+def cmd_feedback_export(args) -> int:
+    from .config import load_settings
+    from .evaluation.feedback import export
+    from .feedback import feedback_path, read
+
+    source = args.feedback or feedback_path(load_settings().home)
+    rows = [r for r in read(source, args.user) if args.rating in (None, r.rating)]
+    if not rows:
+        raise FileNotFoundError(f"no rated answers in {source}" + (f" from user {args.user!r}" if args.user else ""))
+    text = export(rows)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"{len(rows)} rated questions written to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -130,15 +148,29 @@ def build_parser() -> argparse.ArgumentParser:
     ui.set_defaults(func=cmd_ui)
 
     ev = sub.add_parser("eval", help="run an evaluation suite and write metrics.json + report.md")
-    ev.add_argument("--suite", choices=["seed", "scifact", "squad2"], default="seed")
+    ev.add_argument("--suite", choices=["seed", "scifact", "squad2", "feedback"], default="seed",
+                    help="feedback: ask every rated answer again and report which changed, thumbs-down first")
     ev.add_argument("--questions", type=Path, help="your own question file (seed suite format)")
     ev.add_argument("--data", type=Path, help="benchmark data folder (default: ../shared/bench/<suite>)")
     ev.add_argument("--limit", type=int, help="at most this many questions")
     ev.add_argument("--out", type=Path, help="report folder (default: eval/reports/<suite>)")
     ev.add_argument("--judge", metavar="SPEC",
                     help="optional LLM (provider:model) that judges whether each cited quote supports its sentence")
+    ev.add_argument("--feedback", type=Path, metavar="FILE",
+                    help="feedback suite: the ratings file (default: $ASSISTANT_HOME/feedback.jsonl)")
+    ev.add_argument("--user", help="feedback suite: only this user's ratings")
     _common(ev)
     ev.set_defaults(func=cmd_eval)
+
+    fb = sub.add_parser("feedback", help="work with the ratings given on the page")
+    fb_sub = fb.add_subparsers(dest="action", required=True)
+    export = fb_sub.add_parser("export", help="write rated questions in eval/questions.yaml format (gold to fill in)")
+    export.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    export.add_argument("--feedback", type=Path, metavar="FILE",
+                        help="the ratings file (default: $ASSISTANT_HOME/feedback.jsonl)")
+    export.add_argument("--user", help="only this user's ratings")
+    export.add_argument("--rating", choices=["up", "down"], help="only thumbs-up or only thumbs-down")
+    export.set_defaults(func=cmd_feedback_export)
     return parser
 
 

@@ -22,6 +22,11 @@ class Passage:
     locations: tuple[tuple[int, int | None, str | None], ...] = ()
 
 
+def passage_from_dict(data: dict) -> Passage:
+    """A ``Passage`` from its JSON form (``asdict``), locations back to tuples."""
+    return Passage(**{**data, "locations": tuple(tuple(loc) for loc in data.get("locations", ()))})
+
+
 @dataclass(frozen=True)
 class Citation:
     """Marker ``[n]`` in an answer, resolved to the exact supporting text of one source."""
@@ -56,6 +61,21 @@ class Answer:
     question: str = ""  # the standalone question actually answered (after follow-up condensing)
     unsupported: list[str] = field(default_factory=list)  # draft sentences dropped: no passage supports them
     short_answer: str = ""  # the direct answer in the model's words ("Patrick Shanahan"); "" when refused
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Answer:
+        """The inverse of ``to_dict`` (a stored conversation or feedback row back into an ``Answer``)."""
+        return cls(
+            text=data["answer"],
+            short_answer=data.get("short_answer", ""),
+            refused=data.get("refused", False),
+            citations=[Citation(**c) for c in data.get("citations", [])],
+            passages=[passage_from_dict(p) for p in data.get("passages", [])],
+            timings=dict(data.get("timings", {})),
+            backend=data.get("backend", ""),
+            question=data.get("question", ""),
+            unsupported=list(data.get("unsupported", [])),
+        )
 
     def to_dict(self) -> dict:
         """The JSON shape of ``assistant ask --json`` and the UI's API."""
