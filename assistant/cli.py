@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from .locations import describe
 from .types import Answer
 
 EXIT_ERROR = 2
@@ -48,15 +49,10 @@ def cmd_ingest(args) -> int:
     return 0
 
 
-def where(page: int | None, section: str | None) -> str:
-    """ "p. 4 · Methods", or the part of it that is known ("" when neither)."""
-    return " \u00b7 ".join(part for part in (f"p. {page}" if page else "", section or "") if part)
-
-
 def render(result: Answer) -> str:
     lines = [] if result.refused else [""]
     for c in result.citations:
-        place = where(c.page, c.section)
+        place = describe(c.page, c.section)
         lines.append(f"[{c.n}] {c.source}{f' ({place})' if place else ''} @{c.start}-{c.end}: \u201c{c.quote}\u201d")
     if result.refused and result.passages:
         lines.append("\nClosest passages:")
@@ -102,6 +98,27 @@ def cmd_eval(args) -> int:
         feedback_file=args.feedback, user=args.user, **_settings(args),
     )
     print(f"report: {out / 'report.md'}")
+    return 0
+
+
+def cmd_passwd(args) -> int:
+    import getpass
+
+    from .ui.auth import hash_password, set_password
+
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"password for {args.user}: ")
+        if getpass.getpass("again: ") != password:
+            raise ValueError("the two passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if args.file:
+        set_password(args.file, args.user, password)
+        print(f"{args.user} set in {args.file}; serve with ASSISTANT_AUTH={args.file}", file=sys.stderr)
+    else:
+        if not password:
+            raise ValueError("the password is empty")
+        print(f"{args.user}:{hash_password(password)}")
     return 0
 
 
@@ -161,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--user", help="feedback suite: only this user's ratings")
     _common(ev)
     ev.set_defaults(func=cmd_eval)
+
+    pw = sub.add_parser("passwd", help="hash a page login's password (for an ASSISTANT_AUTH file)")
+    pw.add_argument("user")
+    pw.add_argument("--file", type=Path, help="add or replace the user's line in this logins file")
+    pw.set_defaults(func=cmd_passwd)
 
     fb = sub.add_parser("feedback", help="work with the ratings given on the page")
     fb_sub = fb.add_subparsers(dest="action", required=True)

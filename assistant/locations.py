@@ -48,3 +48,8 @@ def located(citation: Citation, passage: Passage | None) -> Citation:
         return citation
     page, section = locate(passage.locations, citation.start)
     return replace(citation, page=page, section=section)
+
+
+def describe(page: int | None, section: str | None) -> str:
+    """ "p. 4 \u00b7 Methods", or the part of it that is known ("" when neither)."""
+    return " \u00b7 ".join(part for part in (f"p. {page}" if page else "", section or "") if part)

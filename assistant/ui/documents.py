@@ -1,4 +1,5 @@
-"""The documents panel: upload (indexed with a progress bar), the list of indexed documents, removal."""
+"""The documents panel: upload (indexed with a progress bar), the list of indexed documents, removal. Adding
+and removing are for editors: the server checks, the page only hides the controls from readers."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import gradio as gr
 
 from ..documents import SUPPORTED_SUFFIXES
 from ..store import IndexBusy
-from .page import PRIVATE, Page
+from .page import INDEX_CHANGED, PRIVATE, QUICK, Page
 from .render import documents_html, short_name
+
+READER_NOTE = "You can ask questions; an editor adds and removes documents."
 
 
 class DocumentsPanel:
@@ -36,15 +39,16 @@ class DocumentsPanel:
             js_on_load=None,
             apply_default_css=False,
         )
-        with gr.Row():
+        with gr.Row() as self.removal:
             self.to_remove = gr.Dropdown(
                 choices=self.choices(), label="Remove a document", scale=3, elem_id="remove-choice"
             )
             self.remove = gr.Button("Remove", variant="secondary", scale=1, min_width=90, elem_id="remove")
 
-    def ingest_uploads(self, files: list[str] | None, progress=gr.Progress()):
+    def ingest_uploads(self, files: list[str] | None, request: gr.Request, progress=gr.Progress()):
+        self.page.require_editor(request)
         if not files:
-            return "", None, gr.skip()
+            return "", None
         try:
             report = self.assistant.add_uploads(
                 [(Path(f), Path(f).name) for f in files],
@@ -56,9 +60,10 @@ class DocumentsPanel:
         if report.indexed:
             lines.append(f"Indexed {', '.join(short_name(s) for s in report.indexed)} ({report.sync.summary()}).")
         lines += [f"Not added \u2014 {p}" for p in report.problems]
-        return "\n\n".join(lines), None, self.page.index_generation()
+        return "\n\n".join(lines), None
 
-    def remove_document(self, source: str | None):
+    def remove_document(self, source: str | None, request: gr.Request):
+        self.page.require_editor(request)
         if not source:
             raise gr.Error("Choose a document to remove.")
         try:
@@ -66,13 +71,26 @@ class DocumentsPanel:
         except IndexBusy as exc:
             raise gr.Error(str(exc)) from exc
         note = f"Removed {short_name(source)}." if removed else f"{short_name(source)} was not indexed."
-        return note, self.page.index_generation()
+        return note
+
+    def view_for(self, request: gr.Request):
+        """Readers see the list, not the controls (the handlers refuse them anyway)."""
+        editor = self.page.can_edit(request)
+        return gr.File(visible=editor), gr.Row(visible=editor), "" if editor else READER_NOTE
+
+    def show(self):
+        return documents_html(self.assistant.index.documents()), gr.Dropdown(choices=self.choices(), value=None)
+
+    def accept(self, upload: gr.UploadButton) -> None:
+        """An upload control (this panel's, or the empty chat's) that adds documents; the index changed after."""
+        self.page.publish(INDEX_CHANGED, upload.upload(self.ingest_uploads, upload, [self.note, self.upload],
+                                                       **PRIVATE))
+
+    def subscribe(self) -> None:
+        self.page.subscribe(INDEX_CHANGED, self.show, None, [self.listing, self.to_remove])
 
     def wire(self) -> None:
-        generation = self.page.generation
-        self.upload.upload(self.ingest_uploads, self.upload, [self.note, self.upload, generation], **PRIVATE)
-        self.remove.click(self.remove_document, self.to_remove, [self.note, generation], **PRIVATE)
-        self.page.on_index_changed(
-            lambda: (documents_html(self.assistant.index.documents()), gr.Dropdown(choices=self.choices(), value=None)),
-            [self.listing, self.to_remove],
-        )
+        self.accept(self.upload)
+        self.page.publish(INDEX_CHANGED, self.remove.click(self.remove_document, self.to_remove, self.note,
+                                                           **PRIVATE))
+        self.page.demo.load(self.view_for, None, [self.upload, self.removal, self.note], **QUICK)

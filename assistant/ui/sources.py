@@ -1,10 +1,11 @@
-"""The sources panel: every answer's cited passages with the quote highlighted, newest first."""
+"""The sources panel: the open conversation's cited passages with the quote highlighted, newest first (the
+evidence of an answer still being written included)."""
 
 from __future__ import annotations
 
 import gradio as gr
 
-from .page import QUICK, Page
+from .page import CHANGED, OPENED, Page
 from .render import sources_html
 
 
@@ -15,9 +16,16 @@ class SourcesPanel:
     def build(self) -> None:
         self.html = gr.HTML(sources_html([]), elem_id="sources-panel", js_on_load=None, apply_default_css=False)
 
-    def wire(self) -> None:
-        def show(turns: list):
-            # A new answer brings this tab forward; clearing the chat leaves the tabs as they are.
-            return sources_html(turns), gr.Tabs(selected="sources") if turns else gr.skip()
+    @staticmethod
+    def show(conversation: dict):
+        turns = conversation.get("turns") or []
+        # An answer starting brings this tab forward (its evidence shows here at once); nothing else moves tabs.
+        starting = bool(turns) and turns[-1]["status"] == "pending"
+        return sources_html(turns), gr.Tabs(selected="sources") if starting else gr.skip()
 
-        self.page.turns.change(show, self.page.turns, [self.html, self.page.tabs], **QUICK)
+    def subscribe(self) -> None:
+        for event in (OPENED, CHANGED):
+            self.page.subscribe(event, self.show, [self.page.conversation], [self.html, self.page.tabs])
+
+    def wire(self) -> None:
+        pass  # the panel only shows what others publish
