@@ -28,7 +28,7 @@ The sample size was 38 lighthouse keepers, each interviewed twice in one winter.
 
 ## Findings
 
-Most keepers polished the brass lens every Tuesday morning before nine.
+Most keepers kept a written log of every passing ship, and wrote home to their families once a week.
 """
 
 

@@ -95,7 +95,7 @@ def test_pdf_citation_carries_its_page(corpus_assistant):
 
 
 def test_markdown_citation_carries_its_section(corpus_assistant):
-    answer = corpus_assistant.answer("When did the keepers polish the lens?", sources=["field-notes.md"])
+    answer = corpus_assistant.answer("What did the keepers keep a log of?", sources=["field-notes.md"])
     assert answer.citations, answer
     assert {(c.page, c.section) for c in answer.citations} == {(None, "Findings")}
     passage = answer.passages[0]
