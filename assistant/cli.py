@@ -74,8 +74,8 @@ def cmd_ask(args) -> int:
     for item in assistant.stream(args.question, k=args.k, sources=args.sources):
         if isinstance(item, Answer):
             result = item
-        elif sys.stdout.isatty():
-            print(item, end="", flush=True)  # live draft; the verified text follows
+        elif isinstance(item, str) and sys.stdout.isatty():
+            print(item, end="", flush=True)  # live draft (evidence, if yielded first, is in the final answer)
     if sys.stdout.isatty():
         print("\n" + "-" * 40)
     print(result.text)

@@ -99,3 +99,26 @@ def test_examples_come_from_titles_and_headings():
         "What does \u201cLighthouse field notes\u201d say about Findings?",
     ]
     assert questions_for([], {}) == []
+
+
+def test_scope_choices_become_patterns_that_match_only_themselves():
+    from assistant.scope import resolve_scope
+    from assistant.ui.scope import patterns
+
+    sources = ["docs/report [draft].pdf", "docs/report d.pdf", "docs/notes.md"]
+    assert patterns([]) is None and patterns(None) is None
+    assert resolve_scope(patterns(["docs/report [draft].pdf"]), sources) == ["docs/report [draft].pdf"]
+
+
+def test_each_user_sees_only_their_own_conversations():
+    from types import SimpleNamespace
+
+    from assistant.ui.conversations import ConversationsPanel
+
+    panel = ConversationsPanel(page=None)
+    ann, bob = SimpleNamespace(username="ann"), SimpleNamespace(username="bob")
+    conversation = with_turn(new_conversation(), {**new_turn("Ann's question", None), "status": "error"})
+    saved, _, _ = panel.save(conversation, {"users": {}}, ann)
+    assert panel.restore(saved, bob)[0]["turns"] == []  # bob, on the same browser, gets a new conversation
+    assert panel.restore(saved, ann)[0]["id"] == conversation["id"]
+    assert panel.switch(conversation["id"], saved, bob)[0]["id"] != conversation["id"]
