@@ -12,10 +12,10 @@ from .chain import build_chain, stream_draft
 from .citations import REFUSAL, is_decline, verify
 from .config import Settings, load_settings
 from .extractive import STRONG_EVIDENCE, answer_extractive
+from .feedback import FeedbackRow, append, feedback_path
 from .retrieval import Retriever
 from .scope import resolve_scope
 from .store import Index, Progress, SyncReport
-from .feedback import FeedbackRow, append, feedback_path
 from .types import Answer, Passage
 from .uploads import UploadReport, add_uploads, remove_document
 
