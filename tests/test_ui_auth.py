@@ -167,3 +167,20 @@ def test_failed_logins_are_rate_limited_on_the_live_page(team_page):
         right = client.post("/login", data={"username": "bob", "password": "bob-pw"})
         assert right.status_code == 429 and int(right.headers["Retry-After"]) > 0
         assert "Too many failed logins" in right.json()["detail"]
+
+
+def test_assistant_passwd_writes_a_hashed_line(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    logins = tmp_path / "logins"
+    done = subprocess.run([sys.executable, "-m", "assistant", "passwd", "ann", "--file", str(logins)],
+                          input="s3cret\n", cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert load_accounts(str(logins)).check("ann", "s3cret")
+    printed = subprocess.run([sys.executable, "-m", "assistant", "passwd", "bob"], input="pw\n", cwd=REPO,
+                             capture_output=True, text=True, timeout=120)
+    user, stored = printed.stdout.strip().split(":", 1)
+    assert user == "bob" and verify_password("pw", stored)
