@@ -12,10 +12,13 @@ from pathlib import Path
 from . import answering
 from .chain import build_chain, build_check, stream_events
 from .config import Settings, load_settings
-from .retrieval import Retriever
-from .store import Index, Progress, SyncReport
+from .feedback import FeedbackRow, append, feedback_path
 from .llm import first_token_probabilities
+from .retrieval import Retriever
+from .scope import resolve_scope
+from .store import Index, Progress, SyncReport
 from .types import Answer, Evidence, Passage
+from .uploads import UploadReport, add_uploads, remove_document
 
 # control characters, and lone surrogates (undecodable bytes on a command line) that no tokenizer accepts
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
@@ -80,21 +83,48 @@ class Assistant:
     def ingest(self, paths: list[Path] | None = None, progress: Progress | None = None) -> SyncReport:
         return self.index.sync(paths or [self.settings.seeds_dir], progress=progress)
 
+    def add_uploads(self, files: list[tuple[Path, str]], progress: Progress | None = None) -> UploadReport:
+        """Keep uploaded files (temporary path, the name the user gave) in ``docs_dir`` and index them."""
+        max_bytes = int(self.settings.max_file_mb * 1024 * 1024)
+        return add_uploads(self.index, files, self.settings.docs_dir, max_bytes, progress)
+
+    def remove_document(self, source: str) -> bool:
+        """Forget one document; a file uploaded into ``docs_dir`` is deleted with it."""
+        return remove_document(self.index, source, self.settings.docs_dir)
+
+    def record_feedback(self, question: str, answer: Answer, rating: str, *, comment: str = "",
+                        history: list[dict] | None = None, sources: list[str] | None = None, user: str = "",
+                        id: str | None = None) -> FeedbackRow:
+        """Append a rating ("up"/"down") of ``answer`` to ``$ASSISTANT_HOME/feedback.jsonl``; the same ``id``
+        again (a comment added later) supersedes the earlier line."""
+        row = FeedbackRow(question=question, answer=answer.text, rating=rating, history=list(history or []),
+                          short_answer=answer.short_answer, citations=answer.to_dict()["citations"],
+                          backend=answer.backend, comment=comment, sources=sources, user=user,
+                          generation=self.index.generation())
+        if id:
+            row.id = id
+        return append(feedback_path(self.settings.home), row)
+
     def ensure_indexed(self, progress: Progress | None = None) -> SyncReport | None:
         """First use: index the seeds folder if the index holds no documents yet."""
         if self.index.committed() or not Path(self.settings.seeds_dir).is_dir():
             return None
         return self.ingest(progress=progress)
 
-    def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
-        return self.retriever.search(clean_question(question, self.settings.max_question_chars), k or self.settings.k)
+    def scope(self, sources: list[str] | None) -> list[str] | None:
+        """The indexed sources that ``sources`` (globs on path or file name) select; None: every document."""
+        return None if sources is None else resolve_scope(sources, self.index.committed())
+
+    def retrieve(self, question: str, k: int | None = None, *, sources: list[str] | None = None) -> list[Passage]:
+        question = clean_question(question, self.settings.max_question_chars)
+        return self.retriever.search(question, k or self.settings.k, sources=self.scope(sources))
 
     @property
     def chain(self):
         if self._chain is None:
             answer_llm = self._model("answer", ANSWER_TOKENS)
             self._chain = build_chain(
-                lambda question, k: self.retriever.search(question, k or self.settings.k),
+                lambda question, k, sources: self.retriever.search(question, k or self.settings.k, sources=sources),
                 lambda question, passages: answering.select_evidence(
                     question, passages, self.index.embeddings, self._count_tokens(answer_llm)),
                 answering.gate,
@@ -124,18 +154,20 @@ class Assistant:
     def backend(self) -> str:
         return f"custom:{type(self._chat_model).__name__}" if self._chat_model else self.settings.llm
 
-    def stream(self, question: str, *, history: list[dict] | None = None,
-               k: int | None = None) -> Iterator[str | Evidence | Answer]:
+    def stream(self, question: str, *, history: list[dict] | None = None, k: int | None = None,
+               sources: list[str] | None = None) -> Iterator[str | Evidence | Answer]:
         """Yields the best ``Evidence`` as soon as it is found, then pieces of the model's draft as they are
-        generated, then the final ``Answer`` (the decision: assistant.answering)."""
+        generated, then the final ``Answer`` (the decision: assistant.answering). ``sources``: ask within the
+        documents these patterns match (see ``scope``); None asks them all."""
         started = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
         self.ensure_indexed()
+        scope = self.scope(sources)
         timings: dict[str, float] = {}
         standalone, passages, blocked, evidence, draft, top = question, [], "", [], "", None
         uses_model = self.backend != "extractive"
         with self._lock if uses_model else contextlib.nullcontext():
-            for key, value in stream_events(self.chain, question, history, k):
+            for key, value in stream_events(self.chain, question, history, k, scope):
                 if key == "standalone":
                     standalone = value
                 elif key == "passages":
@@ -172,8 +204,9 @@ class Assistant:
         message = self._checker.invoke({"question": question, "answer": answer, "quote": quote})
         return answering.yes_probability(first_token_probabilities(message))
 
-    def answer(self, question: str, *, history: list[dict] | None = None, k: int | None = None) -> Answer:
-        for item in self.stream(question, history=history, k=k):
+    def answer(self, question: str, *, history: list[dict] | None = None, k: int | None = None,
+               sources: list[str] | None = None) -> Answer:
+        for item in self.stream(question, history=history, k=k, sources=sources):
             if isinstance(item, Answer):
                 return item
         raise AssertionError("stream ended without an Answer")
@@ -191,10 +224,13 @@ def _assistant(overrides: dict) -> Assistant:
     return _default
 
 
-def answer(question: str, *, history: list[dict] | None = None, k: int | None = None, **settings) -> Answer:
-    """Answer ``question`` from the indexed documents, with verified citations (settings as in ``Settings``)."""
-    return _assistant(settings).answer(question, history=history, k=k)
+def answer(question: str, *, history: list[dict] | None = None, k: int | None = None,
+           sources: list[str] | None = None, **settings) -> Answer:
+    """Answer ``question`` from the indexed documents, with verified citations (settings as in ``Settings``);
+    ``sources``: only within the documents these globs match (source path or file name)."""
+    return _assistant(settings).answer(question, history=history, k=k, sources=sources)
 
 
-def stream(question: str, *, history: list[dict] | None = None, k: int | None = None, **settings):
-    return _assistant(settings).stream(question, history=history, k=k)
+def stream(question: str, *, history: list[dict] | None = None, k: int | None = None,
+           sources: list[str] | None = None, **settings):
+    return _assistant(settings).stream(question, history=history, k=k, sources=sources)

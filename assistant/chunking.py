@@ -9,6 +9,7 @@ from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from .documents import SourceDocument
+from .locations import METADATA_KEY, encode
 
 # MiniLM reads at most 256 word pieces; 200 leaves room for special tokens and tokenizer drift.
 CHUNK_TOKENS = 200
@@ -46,19 +47,17 @@ def chunk_document(doc: SourceDocument, splitter: RecursiveCharacterTextSplitter
             raise AssertionError(f"chunk of {doc.source} is not a verbatim span")
         cursor = start + 1
         index = len(chunks)
-        chunks.append(
-            Document(
-                id=chunk_id(doc.source, doc.sha256, index),
-                page_content=text,
-                metadata={
-                    "source": doc.source,
-                    "title": doc.title,
-                    "chunk_index": index,
-                    "start": start,
-                    "end": start + len(text),
-                    "doc_sha256": doc.sha256,
-                    "content_sha256": hashlib.sha256(text.encode()).hexdigest(),
-                },
-            )
-        )
+        metadata = {
+            "source": doc.source,
+            "title": doc.title,
+            "chunk_index": index,
+            "start": start,
+            "end": start + len(text),
+            "doc_sha256": doc.sha256,
+            "content_sha256": hashlib.sha256(text.encode()).hexdigest(),
+        }
+        locations = doc.locations(start, start + len(text))
+        if locations:
+            metadata[METADATA_KEY] = encode(locations)
+        chunks.append(Document(id=chunk_id(doc.source, doc.sha256, index), page_content=text, metadata=metadata))
     return chunks

@@ -1,4 +1,4 @@
-"""assistant ingest | ask | ui | eval — a thin layer over the Python API."""
+"""assistant ingest | ask | ui | eval | feedback — a thin layer over the Python API."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from .locations import describe
 from .types import Answer
 
 EXIT_ERROR = 2
@@ -51,7 +52,8 @@ def cmd_ingest(args) -> int:
 def render(result: Answer) -> str:
     lines = [] if result.refused else [""]
     for c in result.citations:
-        lines.append(f"[{c.n}] {c.source} @{c.start}-{c.end}: \u201c{c.quote}\u201d")
+        place = describe(c.page, c.section)
+        lines.append(f"[{c.n}] {c.source}{f' ({place})' if place else ''} @{c.start}-{c.end}: \u201c{c.quote}\u201d")
     if result.refused and result.passages:
         lines.append("\nClosest passages:")
         for i, p in enumerate(result.passages[:3], start=1):
@@ -65,14 +67,15 @@ def cmd_ask(args) -> int:
 
     assistant = Assistant(**_settings(args))
     if args.json:
-        print(json.dumps(assistant.answer(args.question, k=args.k).to_dict(), ensure_ascii=False, indent=2))
+        result = assistant.answer(args.question, k=args.k, sources=args.sources)
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return 0
     result = None
-    for item in assistant.stream(args.question, k=args.k):
+    for item in assistant.stream(args.question, k=args.k, sources=args.sources):
         if isinstance(item, Answer):
             result = item
-        elif sys.stdout.isatty():
-            print(item, end="", flush=True)  # live draft; the verified text follows
+        elif isinstance(item, str) and sys.stdout.isatty():
+            print(item, end="", flush=True)  # live draft (evidence, if yielded first, is in the final answer)
     if sys.stdout.isatty():
         print("\n" + "-" * 40)
     print(result.text)
@@ -92,9 +95,48 @@ def cmd_eval(args) -> int:
 
     out = run_suite(
         suite=args.suite, questions=args.questions, data=args.data, limit=args.limit, out=args.out, judge=args.judge,
-        **_settings(args),
+        feedback_file=args.feedback, user=args.user, **_settings(args),
     )
     print(f"report: {out / 'report.md'}")
+    return 0
+
+
+def cmd_passwd(args) -> int:
+    import getpass
+
+    from .ui.auth import hash_password, set_password
+
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"password for {args.user}: ")
+        if getpass.getpass("again: ") != password:
+            raise ValueError("the two passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if args.file:
+        set_password(args.file, args.user, password)
+        print(f"{args.user} set in {args.file}; serve with ASSISTANT_AUTH={args.file}", file=sys.stderr)
+    else:
+        if not password:
+            raise ValueError("the password is empty")
+        print(f"{args.user}:{hash_password(password)}")
+    return 0
+
+
+def cmd_feedback_export(args) -> int:
+    from .config import load_settings
+    from .evaluation.feedback import export
+    from .feedback import feedback_path, read
+
+    source = args.feedback or feedback_path(load_settings().home)
+    rows = [r for r in read(source, args.user) if args.rating in (None, r.rating)]
+    if not rows:
+        raise FileNotFoundError(f"no rated answers in {source}" + (f" from user {args.user!r}" if args.user else ""))
+    text = export(rows)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"{len(rows)} rated questions written to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -111,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.add_argument("-k", type=int, default=None, help="passages to retrieve")
+    ask.add_argument("--source", dest="sources", action="append", metavar="PATTERN",
+                     help="ask within the documents this glob matches (source path or file name); repeatable")
     _common(ask)
     ask.set_defaults(func=cmd_ask)
 
@@ -121,15 +165,34 @@ def build_parser() -> argparse.ArgumentParser:
     ui.set_defaults(func=cmd_ui)
 
     ev = sub.add_parser("eval", help="run an evaluation suite and write metrics.json + report.md")
-    ev.add_argument("--suite", choices=["seed", "scifact", "squad2"], default="seed")
+    ev.add_argument("--suite", choices=["seed", "scifact", "squad2", "feedback"], default="seed",
+                    help="feedback: ask every rated answer again and report which changed, thumbs-down first")
     ev.add_argument("--questions", type=Path, help="your own question file (seed suite format)")
     ev.add_argument("--data", type=Path, help="benchmark data folder (default: ../shared/bench/<suite>)")
     ev.add_argument("--limit", type=int, help="at most this many questions")
     ev.add_argument("--out", type=Path, help="report folder (default: eval/reports/<suite>)")
     ev.add_argument("--judge", metavar="SPEC",
                     help="optional LLM (provider:model) that judges whether each cited quote supports its sentence")
+    ev.add_argument("--feedback", type=Path, metavar="FILE",
+                    help="feedback suite: the ratings file (default: $ASSISTANT_HOME/feedback.jsonl)")
+    ev.add_argument("--user", help="feedback suite: only this user's ratings")
     _common(ev)
     ev.set_defaults(func=cmd_eval)
+
+    pw = sub.add_parser("passwd", help="hash a page login's password (for an ASSISTANT_AUTH file)")
+    pw.add_argument("user")
+    pw.add_argument("--file", type=Path, help="add or replace the user's line in this logins file")
+    pw.set_defaults(func=cmd_passwd)
+
+    fb = sub.add_parser("feedback", help="work with the ratings given on the page")
+    fb_sub = fb.add_subparsers(dest="action", required=True)
+    export = fb_sub.add_parser("export", help="write rated questions in eval/questions.yaml format (gold to fill in)")
+    export.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    export.add_argument("--feedback", type=Path, metavar="FILE",
+                        help="the ratings file (default: $ASSISTANT_HOME/feedback.jsonl)")
+    export.add_argument("--user", help="only this user's ratings")
+    export.add_argument("--rating", choices=["up", "down"], help="only thumbs-up or only thumbs-down")
+    export.set_defaults(func=cmd_feedback_export)
     return parser
 
 

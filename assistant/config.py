@@ -45,7 +45,9 @@ class Settings:
     max_file_mb: float = 50.0
     lock_timeout: float = 60.0  # seconds a second ingest waits for the first before giving up
     max_question_chars: int = 2000
-    auth: str = ""  # user:password for the page
+    auth: str = ""  # page logins: "user:password[,user:password...]", or the path of a file of hashed ones
+    editors: str = ""  # with auth on, the users (comma-separated) who may add and remove documents
+    queue_size: int = 8  # questions that may wait for the model; one more is told "busy, try again" at once
 
     @property
     def model_dir(self) -> Path:

@@ -2,19 +2,31 @@
 
 For .txt/.md that text is the file itself, character for character; for .html/.pdf/.docx it is the text the
 well-kept parser (BeautifulSoup, pypdf, python-docx) extracts, and ``load_file`` gives it back again.
+Where the format has them, page breaks (PDF) and headings (Markdown, HTML, DOCX) are kept as offsets into that
+text, so any span can be told its page and section (``SourceDocument.locations``).
 Anything that cannot be read becomes an ``UnreadableFile`` with a reason a person can act on.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import zipfile
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
 MAX_DOCX_UNCOMPRESSED = 200 * 1024 * 1024  # a .docx that inflates past this is treated as a zip bomb
+MAX_HEADING_CHARS = 200
+HTML_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+# Markdown: ATX headings ("## Methods"), setext underlines ("Methods" over "-------"), code fences
+_ATX = re.compile(r" {0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
+_SETEXT = re.compile(r" {0,3}(=+|-+)[ \t]*$")
+_FENCE = re.compile(r" {0,3}(```|~~~)")
+
+Location = tuple[int, "int | None", "str | None"]  # (offset, page there, section there)
 
 
 class UnreadableFile(ValueError):
@@ -31,6 +43,25 @@ class SourceDocument:
     text: str
     sha256: str  # of the file's bytes: the document version
     root: str = ""  # the folder it was ingested from, so deletions there can be noticed
+    pages: tuple[tuple[int, int], ...] = ()  # (offset where a page's text starts, its 1-based number): PDFs
+    headings: tuple[tuple[int, str], ...] = ()  # (offset of a heading, its text), in order
+
+    def page_at(self, offset: int) -> int | None:
+        i = bisect_right([o for o, _ in self.pages], offset)
+        return self.pages[i - 1][1] if i else None
+
+    def section_at(self, offset: int) -> str | None:
+        """The nearest heading at or before ``offset``."""
+        i = bisect_right([o for o, _ in self.headings], offset)
+        return self.headings[i - 1][1] if i else None
+
+    def locations(self, start: int, end: int) -> list[Location]:
+        """Where ``[start, end)`` lies: (offset, page, section) at ``start`` and at each page break or heading
+        inside it; empty when the document has neither."""
+        if not (self.pages or self.headings):
+            return []
+        changes = sorted({o for o, _ in self.pages} | {o for o, _ in self.headings})
+        return [(o, self.page_at(o), self.section_at(o)) for o in [start, *(c for c in changes if start < c < end)]]
 
 
 def source_name(path: Path) -> str:
@@ -58,18 +89,74 @@ def _first_line_title(text: str) -> str:
     return ""
 
 
-def _html(data: bytes, path: Path) -> tuple[str, str]:
+def _heading_text(text: str) -> str:
+    return " ".join(text.split())[:MAX_HEADING_CHARS]
+
+
+def markdown_headings(text: str) -> list[tuple[int, str]]:
+    """(offset of the line, heading text) for ATX and setext headings outside code fences and front matter."""
+    headings: list[tuple[int, str]] = []
+    lines = text.splitlines(keepends=True)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+    fence, previous = None, None  # the open fence marker; the last plain text line (index), for setext
+    first = 0
+    if lines and lines[0].rstrip() == "---":  # YAML front matter: its closing "---" is no setext underline
+        first = next((i + 1 for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "...")), 0)
+    for i in range(first, len(lines)):
+        line = lines[i].rstrip("\r\n")
+        fenced = _FENCE.match(line)
+        if fence:
+            if fenced and fenced.group(1) == fence:
+                fence = None
+            continue
+        if fenced:
+            fence, previous = fenced.group(1), None
+            continue
+        atx = _ATX.match(line)
+        if atx and atx.group(1).strip("# \t"):
+            headings.append((offsets[i], _heading_text(atx.group(1))))
+            previous = None
+        elif _SETEXT.match(line) and previous is not None:
+            headings.append((offsets[previous], _heading_text(lines[previous])))
+            previous = None
+        else:
+            previous = i if line.strip() else None
+    return sorted(headings)
+
+
+def _html(data: bytes, path: Path) -> tuple[str, str, list[tuple[int, str]]]:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(data, "html.parser")
     for tag in soup(["script", "style", "noscript", "template"]):
         tag.decompose()
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    lines = (line.strip() for line in soup.get_text("\n").splitlines())
-    return "\n".join(line for line in lines if line), title
+    # The text is soup.get_text("\n") with each line stripped and blank lines dropped; a heading is noted where
+    # its first string starts in that raw text, then moved to the output line holding it.
+    raw, pending, seen, pos = [], [], set(), 0
+    for piece in soup.strings:
+        heading = piece.find_parent(HTML_HEADINGS)
+        if heading is not None and id(heading) not in seen and piece.strip():
+            seen.add(id(heading))
+            pending.append((pos + len(piece) - len(piece.lstrip()), _heading_text(heading.get_text(" "))))
+        raw.append(piece)
+        pos += len(piece) + 1
+    lines, headings, raw_at, out_at = [], [], 0, 0
+    for line in "\n".join(raw).splitlines(keepends=True):
+        stripped = line.strip()
+        raw_at += len(line)
+        if not stripped:
+            continue
+        while pending and pending[0][0] < raw_at:
+            headings.append((out_at, pending.pop(0)[1]))
+        lines.append(stripped)
+        out_at += len(stripped) + 1
+    return "\n".join(lines), title, headings
 
 
-def _pdf(path: Path) -> tuple[str, str]:
+def _pdf(path: Path) -> tuple[str, str, list[tuple[int, int]]]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -81,10 +168,17 @@ def _pdf(path: Path) -> tuple[str, str]:
         title = (reader.metadata.title if reader.metadata else None) or ""
     except (PdfReadError, OSError, ValueError, KeyError, TypeError) as exc:
         raise UnreadableFile(path, f"malformed PDF ({exc.__class__.__name__}: {exc})") from exc
-    return "\n\n".join(p.strip() for p in pages if p.strip()), str(title)
+    # Pages apart as paragraphs; a page without text adds nothing but keeps the numbering of those after it.
+    texts, starts, at = [], [], 0
+    for number, page in enumerate(pages, start=1):
+        if page.strip():
+            starts.append((at, number))
+            texts.append(page.strip())
+            at += len(texts[-1]) + 2
+    return "\n\n".join(texts), str(title), starts
 
 
-def _docx(path: Path) -> tuple[str, str]:
+def _docx(path: Path) -> tuple[str, str, list[tuple[int, str]]]:
     import docx
 
     try:
@@ -94,8 +188,17 @@ def _docx(path: Path) -> tuple[str, str]:
         document = docx.Document(str(path))
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise UnreadableFile(path, f"malformed DOCX ({exc.__class__.__name__}: {exc})") from exc
-    paragraphs = [p.text.strip() for p in document.paragraphs if p.text.strip()]
-    return "\n\n".join(paragraphs), document.core_properties.title or ""
+    texts, headings, at = [], [], 0
+    for paragraph in document.paragraphs:
+        text = paragraph.text.strip()
+        if not text:
+            continue
+        style = (paragraph.style.name if paragraph.style is not None else "") or ""
+        if style.startswith("Heading") or style == "Title":
+            headings.append((at, _heading_text(text)))
+        texts.append(text)
+        at += len(text) + 2
+    return "\n\n".join(texts), document.core_properties.title or "", headings
 
 
 def load_file(path: Path, *, root: str = "", max_bytes: int = 50 * 1024 * 1024) -> SourceDocument:
@@ -114,15 +217,17 @@ def load_file(path: Path, *, root: str = "", max_bytes: int = 50 * 1024 * 1024) 
     except OSError as exc:
         raise UnreadableFile(path, f"cannot read ({exc.strerror or exc})") from exc
 
-    title = ""
+    title, pages, headings = "", [], []
     if suffix in (".txt", ".md"):
         text = _decode_text(data, path)
+        if suffix == ".md":
+            headings = markdown_headings(text)
     elif suffix in (".html", ".htm"):
-        text, title = _html(data, path)
+        text, title, headings = _html(data, path)
     elif suffix == ".pdf":
-        text, title = _pdf(path)
+        text, title, pages = _pdf(path)
     else:
-        text, title = _docx(path)
+        text, title, headings = _docx(path)
     if not text.strip():
         reason = "no text layer (scanned PDF? run OCR first)" if suffix == ".pdf" else "no text in it"
         raise UnreadableFile(path, reason)
@@ -132,6 +237,8 @@ def load_file(path: Path, *, root: str = "", max_bytes: int = 50 * 1024 * 1024) 
         text=text,
         sha256=hashlib.sha256(data).hexdigest(),
         root=root,
+        pages=tuple(pages),
+        headings=tuple(headings),
     )
 
 

@@ -15,6 +15,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
+from . import locations
 from .store import Index
 from .types import Passage
 
@@ -38,11 +39,14 @@ class BM25:
         if ids:
             self._model.index(tokens, show_progress=False)
 
-    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+    def search(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+        """Top ``k`` chunks for ``query``; with ``allowed``, among those chunk ids only (scored, not post-filtered)."""
         terms = [t for t in tokenize([query])[0] if t in self._model.vocab_dict] if self.ids else []
         if not terms:
             return []  # only stop words or unseen terms: BM25 has nothing to say
-        hits, scores = self._model.retrieve([terms], k=min(k, len(self.ids)), show_progress=False, n_threads=1)
+        mask = None if allowed is None else np.fromiter((i in allowed for i in self.ids), np.float32, len(self.ids))
+        hits, scores = self._model.retrieve([terms], k=min(k, len(self.ids)), show_progress=False, n_threads=1,
+                                            weight_mask=mask)
         return [(self.ids[i], float(s)) for i, s in zip(hits[0], scores[0]) if s > 0]
 
 
@@ -79,7 +83,7 @@ def _merge(a: Passage, b: Passage) -> Passage:
     first, second = (a, b) if a.start <= b.start else (b, a)
     text = first.text + second.text[first.end - second.start :] if second.end > first.end else first.text
     return replace(a, text=text, start=first.start, end=max(first.end, second.end),
-                   relevance=max(a.relevance, b.relevance))
+                   relevance=max(a.relevance, b.relevance), locations=locations.merged(a.locations, b.locations))
 
 
 def collapse(ranked: list[Passage], k: int) -> list[Passage]:
@@ -131,18 +135,25 @@ class Retriever:
                 self._bm25 = (generation, BM25(list(tokens), list(tokens.values())))
             return self._bm25[1]
 
-    def dense(self, query_vector: list[float], k: int) -> list[tuple[str, float, dict, str]]:
-        hits = self.index.vectorstore.similarity_search_by_vector_with_relevance_scores(query_vector, k=k)
+    def dense(self, query_vector: list[float], k: int,
+              sources: list[str] | None = None) -> list[tuple[str, float, dict, str]]:
+        where = None if sources is None else {"source": {"$in": sources}}  # Chroma filters before ranking
+        hits = self.index.vectorstore.similarity_search_by_vector_with_relevance_scores(query_vector, k=k, filter=where)
         committed = self.index.committed()  # once per search: it reads the manifest
         # langchain_chroma returns cosine *distance* here; readers only see committed document versions
         return [(d.id, 1.0 - dist, d.metadata, d.page_content) for d, dist in hits
                 if committed.get(d.metadata.get("source")) == d.metadata.get("doc_sha256")]
 
-    def search(self, question: str, k: int = 5) -> list[Passage]:
+    def search(self, question: str, k: int = 5, sources: list[str] | None = None) -> list[Passage]:
+        """The ``k`` best passages; with ``sources``, from those documents only. The filter is applied inside both
+        searches, so the candidates within the chosen documents are the ones they would get indexed alone."""
+        if sources is not None and not sources:
+            return []
         self.index.refresh()
         query_vector = self.index.embeddings.embed_query(question)
-        dense = self.dense(query_vector, self.fetch_k)
-        lexical = self.bm25().search(question, self.fetch_k)
+        dense = self.dense(query_vector, self.fetch_k, sources)
+        allowed = None if sources is None else set(self.index.live_chunk_ids(sources))
+        lexical = self.bm25().search(question, self.fetch_k, allowed)
         fused = self.fuse([{h[0]: h[1] for h in dense}, dict(lexical)], self.weights)
         order = sorted(fused, key=fused.get, reverse=True)[: self.fetch_k]
         if not order:
@@ -165,6 +176,7 @@ class Retriever:
                 chunk_index=known[i][2].get("chunk_index", 0),
                 score=fused[i],
                 relevance=known[i][1],
+                locations=locations.decode(known[i][2]),
             )
             for i in order
             if i in known

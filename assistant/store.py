@@ -130,10 +130,12 @@ class Index:
         self.manifest()
         return self._cache[2]
 
-    def live_chunk_ids(self) -> list[str]:
-        """Ids of every chunk of every committed version, from the manifest alone (ids derive from source, version
-        and position, and the manifest records each version's chunk count)."""
-        return [chunk_id(source, entry["sha256"], i) for source, entry in self.manifest().items() if entry["sha256"]
+    def live_chunk_ids(self, sources: list[str] | None = None) -> list[str]:
+        """Ids of every chunk of every committed version (of ``sources`` only, if given), from the manifest alone
+        (ids derive from source, version and position, and the manifest records each version's chunk count)."""
+        manifest = self.manifest()
+        entries = manifest.items() if sources is None else ((s, manifest[s]) for s in sources if s in manifest)
+        return [chunk_id(source, entry["sha256"], i) for source, entry in entries if entry["sha256"]
                 for i in range(entry["chunks"])]
 
     def live_chunks(self) -> list[Document]:

@@ -18,6 +18,13 @@ class Passage:
     chunk_index: int = 0
     score: float = 0.0  # fused rank score (higher is better); comparable within one query only
     relevance: float = 0.0  # cosine similarity of the question to this passage, in [-1, 1]
+    # (offset, page, section) at the passage's start and at each page break or heading inside it (locations.py)
+    locations: tuple[tuple[int, int | None, str | None], ...] = ()
+
+
+def passage_from_dict(data: dict) -> Passage:
+    """A ``Passage`` from its JSON form (``asdict``), locations back to tuples."""
+    return Passage(**{**data, "locations": tuple(tuple(loc) for loc in data.get("locations", ()))})
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,8 @@ class Citation:
     quote: str  # verbatim: equals the source document's text[start:end]
     start: int
     end: int
+    page: int | None = None  # 1-based page where the quote starts (PDF only)
+    section: str | None = None  # the nearest heading above the quote (Markdown, HTML, DOCX)
 
 
 @dataclass
@@ -53,6 +62,21 @@ class Answer:
     unsupported: list[str] = field(default_factory=list)  # draft sentences dropped: no passage supports them
     short_answer: str = ""  # the direct answer in the model's words ("Patrick Shanahan"); "" when refused
     decision: dict = field(default_factory=dict)  # why it was answered or refused (assistant.answering.Decision)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Answer:
+        """The inverse of ``to_dict`` (a stored conversation or feedback row back into an ``Answer``)."""
+        return cls(
+            text=data["answer"],
+            short_answer=data.get("short_answer", ""),
+            refused=data.get("refused", False),
+            citations=[Citation(**c) for c in data.get("citations", [])],
+            passages=[passage_from_dict(p) for p in data.get("passages", [])],
+            timings=dict(data.get("timings", {})),
+            backend=data.get("backend", ""),
+            question=data.get("question", ""),
+            unsupported=list(data.get("unsupported", [])),
+        )
 
     def to_dict(self) -> dict:
         """The JSON shape of ``assistant ask --json`` and the UI's API."""

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 from .conftest import REPO, SEED
+from .corpus import page_of, write_corpus
 
 
 def cli(*args, tmp_path, check=True):
@@ -27,7 +28,7 @@ def test_ask_json_indexes_seeds_on_first_use(tmp_path):
     assert payload["refused"] is False
     text = SEED.read_text(encoding="utf-8")
     for c in payload["citations"]:
-        assert set(c) == {"n", "source", "chunk_id", "quote", "start", "end"}
+        assert set(c) == {"n", "source", "chunk_id", "quote", "start", "end", "page", "section"}
         assert text[c["start"]:c["end"]] == c["quote"]
     assert 1 <= len(payload["passages"]) <= 3
 
@@ -50,3 +51,32 @@ def test_bad_question_exits_with_a_clear_error(tmp_path):
 def test_missing_path_is_reported(tmp_path):
     done = cli("ingest", "no/such/folder", "--index", str(tmp_path / "ix"), tmp_path=tmp_path, check=False)
     assert done.returncode == 2 and "no such file or folder" in done.stderr
+
+
+def test_ask_within_sources_with_pages_and_sections(tmp_path):
+    """A generated 4-page PDF (page 2 blank) and a Markdown file with headings both tell a sample size."""
+    pdf, notes = write_corpus(tmp_path / "docs")
+    index = str(tmp_path / "ix")
+    cli("ingest", str(tmp_path / "docs"), "--index", index, tmp_path=tmp_path)
+
+    def ask(question, *sources, json_out=True, check=True):
+        args = [a for s in sources for a in ("--source", s)] + (["--json"] if json_out else [])
+        return cli("ask", question, "--index", index, *args, tmp_path=tmp_path, check=check)
+
+    from_pdf = json.loads(ask("How many nurses were in the sample?", "*.pdf").stdout)
+    assert from_pdf["citations"] and {c["source"] for c in from_pdf["citations"]} == {pdf.as_posix()}
+    assert {p["source"] for p in from_pdf["passages"]} == {pdf.as_posix()}
+    assert [(c["page"], c["section"]) for c in from_pdf["citations"] if "412" in c["quote"]] == [(3, None)]
+    assert all(c["page"] == page_of(c["quote"]) for c in from_pdf["citations"])
+
+    # a path works as well as a glob
+    from_notes = json.loads(ask("How many keepers were in the sample?", str(notes), "trial-*").stdout)
+    assert {p["source"] for p in from_notes["passages"]} == {pdf.as_posix(), notes.as_posix()}
+    cited = [(c["page"], c["section"]) for c in from_notes["citations"] if "38 lighthouse keepers" in c["quote"]]
+    assert cited == [(None, "Methods")]
+
+    plain = ask("How many nurses were in the sample?", "*.pdf", json_out=False)
+    assert "trial-report.pdf (p. 3) @" in plain.stdout
+
+    missing = ask("How many nurses were in the sample?", "*.docx", check=False)
+    assert missing.returncode == 2 and "no indexed document matches '*.docx'" in missing.stderr

@@ -10,18 +10,9 @@ import pytest
 
 from assistant.citations import REFUSAL
 from assistant.types import Answer, Citation, Passage
-from assistant.ui import (
-    MAX_NAME_CHARS,
-    UploadRejected,
-    answer_html,
-    cite_id,
-    launch,
-    parse_auth,
-    safe_upload_name,
-    sources_html,
-    store_upload,
-    Turn,
-)
+from assistant.ui.app import launch
+from assistant.ui.render import answer_html, cite_id, sources_html
+from assistant.uploads import MAX_NAME_CHARS, UploadRejected, safe_upload_name, store_upload
 from tests.servers import free_port
 from tests.conftest import SEED, make_settings
 
@@ -81,6 +72,13 @@ def test_ask_endpoint_passes_history_to_the_pipeline(client):
     assert ranked(followed) != ranked(alone)
 
 
+def test_ask_endpoint_asks_within_sources(client):
+    result = client.predict("What does Article 5 cover?", [], ["us-japan-*.txt"], api_name="/ask")
+    assert result["citations"] and all(c["source"].endswith(SEED.name) for c in result["citations"])
+    with pytest.raises(AppError, match="no indexed document matches '\\*.pdf'"):
+        client.predict("What does Article 5 cover?", [], ["*.pdf"], api_name="/ask")
+
+
 def test_empty_question_is_a_clear_error(client):
     with pytest.raises(AppError, match="question is empty"):
         client.predict("   ", api_name="/ask")
@@ -107,13 +105,6 @@ def test_login_when_auth_is_set(app_settings, server):
         assert result["citations"]
     finally:
         demo.close()
-
-
-def test_parse_auth():
-    assert parse_auth("") is None
-    assert parse_auth("ann:pa:ss") == ("ann", "pa:ss")
-    with pytest.raises(ValueError, match="user:password"):
-        parse_auth("no-colon")
 
 
 # --- uploads ----------------------------------------------------------------------------------------------------
@@ -185,6 +176,10 @@ QUOTE = (
 )
 
 
+def turn(question: str, answer: Answer) -> dict:
+    return {"question": question, "status": "answered", "answer": answer.to_dict()}
+
+
 def seed_answer() -> Answer:
     start = TEXT.index(QUOTE)
     passage = Passage("c3", str(SEED), TEXT[start : start + 400], start, start + 400, relevance=0.3)
@@ -202,7 +197,7 @@ def test_answer_markers_link_to_their_source_entry():
 
 def test_sources_panel_highlights_the_quote_and_folds_the_rest():
     answer = seed_answer()
-    panel = sources_html([Turn("first?", answer), Turn("What does Article 5 cover?", answer)])
+    panel = sources_html([turn("first?", answer), turn("What does Article 5 cover?", answer)])
     assert f'id="{cite_id(1, 1)}"' in panel and f'id="{cite_id(0, 1)}"' in panel
     assert f"<mark>{QUOTE}</mark>" in panel
     assert "1 more retrieved passage</summary>" in panel
@@ -215,7 +210,7 @@ def test_refusal_shows_the_closest_passages():
     passages = [Passage(f"c{i}", str(SEED), f"passage {i}", 0, 9, relevance=r) for i, r in enumerate(relevances)]
     refusal = Answer(text=REFUSAL, passages=passages, refused=True)
     assert "refusal" in answer_html(refusal, 0)
-    panel = sources_html([Turn("Who won the 1998 World Cup?", refusal)])
+    panel = sources_html([turn("Who won the 1998 World Cup?", refusal)])
     assert "The documents don't say" in panel
     shown = [p.text for p in passages if p.text in panel]
     assert shown == ["passage 0", "passage 1", "passage 3"]  # the three most relevant

@@ -14,12 +14,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..config import Settings, load_settings
-from . import report, scifact, seed, squad2
+from ..feedback import feedback_path
+from . import feedback, report, scifact, seed, squad2
 from .judge import Judge
 
 REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO.parent / "shared" / "bench"  # the read-only benchmark data beside the project
-SUITES = ("seed", "scifact", "squad2")
+SUITES = ("seed", "scifact", "squad2", "feedback")
 
 
 def default_out(suite: str) -> Path:
@@ -49,6 +50,8 @@ def run_suite(
     index_dir: Path | None = None,
     llm: str | None = None,
     judge: str | None = None,
+    feedback_file: Path | None = None,
+    user: str | None = None,
 ) -> Path:
     """Run ``suite`` and return the folder its report was written to; ``judge`` names an optional LLM
     ("provider:model") that scores faithfulness."""
@@ -56,10 +59,14 @@ def run_suite(
         raise ValueError(f"unknown suite {suite!r}; choose from {', '.join(SUITES)}")
     if questions is not None and suite != "seed":
         raise ValueError("--questions applies to the seed suite only")
-    if judge and suite == "scifact":
-        raise ValueError("--judge applies to the suites that answer (seed, squad2)")
+    if judge and suite in ("scifact", "feedback"):
+        raise ValueError("--judge applies to the suites that answer gold questions (seed, squad2)")
+    if (feedback_file or user) and suite != "feedback":
+        raise ValueError("--feedback and --user apply to the feedback suite only")
     if limit is not None and limit < 1:
         raise ValueError("--limit must be at least 1")
+    if suite == "feedback":
+        return _run_feedback(feedback_file, limit=limit, out=out, index_dir=index_dir, llm=llm, user=user)
     # A local index folder always: an eval must not write its corpus into a configured Chroma server.
     settings = replace(load_settings(llm=llm), chroma_url="")
     started = datetime.now(timezone.utc)
@@ -75,8 +82,26 @@ def run_suite(
                        judge=Judge.from_spec(judge, settings) if judge else None)
     metrics["started"] = started.isoformat(timespec="seconds")
     metrics["seconds"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
-    out = Path(out or default_out(suite))
+    return _write(metrics, Path(out or default_out(suite)), report.render)
+
+
+def _write(metrics: dict, out: Path, render) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (out / "report.md").write_text(report.render(metrics, out), encoding="utf-8")
+    (out / "report.md").write_text(render(metrics, out), encoding="utf-8")
     return out
+
+
+def _run_feedback(feedback_file: Path | None, *, limit: int | None, out: Path | None, index_dir: Path | None,
+                  llm: str | None, user: str | None) -> Path:
+    """Rated answers asked again against the user's own index (not a throw-away one: that is what was rated);
+    the report is about the user's data, so it goes to ``$ASSISTANT_HOME/reports/feedback`` by default."""
+    settings = load_settings(llm=llm, index_dir=index_dir)
+    source = Path(feedback_file or feedback_path(settings.home))
+    if not source.is_file():
+        raise FileNotFoundError(f"no feedback yet at {source} (rate answers on the page, or give --feedback FILE)")
+    started = datetime.now(timezone.utc)
+    metrics = feedback.run(settings, feedback_file=source, limit=limit, user=user)
+    metrics["started"] = started.isoformat(timespec="seconds")
+    metrics["seconds"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
+    return _write(metrics, Path(out or settings.home / "reports" / "feedback"), lambda m, _: feedback.render(m))
