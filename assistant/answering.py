@@ -31,7 +31,7 @@ import numpy as np
 
 from . import questions
 from .citations import cite
-from .evidence import Sentence, passage_sentences, split_sentences
+from .evidence import Sentence, VectorCache, passage_sentences, split_sentences
 from .types import Answer, Citation, Evidence, Passage
 
 REFUSAL = "The documents don't say. None of the indexed passages answers this question."
@@ -59,6 +59,7 @@ FALLBACK_THRESHOLD = 0.8
 EXTRACTIVE = {"bias": -2.0, "top_coverage": 2.0, "top_cosine": 2.0}
 EXTRACTIVE_THRESHOLD = 0.5
 USE_CHECK = True  # whether the yes/no check pays for its time (eval/reports/calibration/report.md)
+CHECK_PRIOR = 0.6  # the check's mean on calibration answers: what a model that cannot report P(yes) is taken to say
 NOVEL_COVERAGE = 0.6  # share of the short answer's new words its quote must contain (numbers: all of them)
 
 
@@ -108,14 +109,14 @@ def gate(question: str, passages: list[Passage]) -> str:
     return ""
 
 
-def select_evidence(question: str, passages: list[Passage], embeddings,
+def select_evidence(question: str, passages: list[Passage], vectors: VectorCache,
                     count_tokens: Callable[[str], int] | None = None) -> list[Scored]:
     """The sentences most likely to hold the answer, best first, within the evidence budget."""
     sentences = passage_sentences(passages)
     if not sentences:
         return []
-    vectors = np.asarray(embeddings.embed_documents([question] + [s.text for s in sentences]))
-    cosines = vectors[1:] @ vectors[0]
+    query = np.asarray(vectors.embeddings.embed_query(question))
+    cosines = vectors([s.text for s in sentences]) @ query
     coverages = [questions.coverage(question, s.text) for s in sentences]
     scored = [Scored(s, float(c) + COVERAGE_WEIGHT * v, float(c), v) for s, c, v in zip(sentences, cosines, coverages)]
     ranked = sorted(scored, key=lambda x: x.score, reverse=True)
@@ -241,7 +242,7 @@ def measure(question: str, draft: Draft | None, chosen: list[int], evidence: lis
         "cosine": max(evidence[i].cosine for i in chosen) if chosen else evidence[0].cosine,
         "type_fit": float(questions.fits(questions.answer_type(question), draft.short)) if said else -1.0,
         "p_decline": (draft.p_decline if draft.p_decline is not None else float(draft.declined)) if draft else 0.0,
-        "check": check if check is not None else 0.5,
+        "check": check if check is not None else CHECK_PRIOR,
         "grounded": float(bool(chosen)),
         "top_coverage": top_coverage,
         "top_cosine": evidence[0].cosine,
@@ -286,11 +287,17 @@ def decide(question: str, passages: list[Passage], evidence: list[Scored], draft
     return answer
 
 
+def answer_text(short: str, citations: list[Citation]) -> str:
+    """The short answer with its markers, a blank line, then each quote it rests on, cited:
+    'Takeshi Iwaya [1].\n\n“… Japan Defense Minister Takeshi Iwaya …” [1]'. Without a short answer, the quotes."""
+    quotes = " ".join(f"\u201c{c.quote}\u201d [{c.n}]" for c in citations)
+    if not short:
+        return quotes
+    return f"{short.rstrip('.')} {''.join(f'[{c.n}]' for c in citations)}.\n\n{quotes}"
+
+
 def _answer(short: str, sentences: list[Sentence], passages: list[Passage], backend: str,
             decision: Decision) -> Answer:
-    citations: list[Citation] = cite(sentences, passages)
-    quotes = " ".join(f"\u201c{c.quote}\u201d [{c.n}]" for c in citations)
-    markers = "".join(f"[{c.n}]" for c in citations)
-    text = f"{short.rstrip('.')} {markers}.\n\n{quotes}" if short else quotes
-    return Answer(text=text, citations=citations, passages=passages, backend=backend, short_answer=short,
-                  decision=vars(decision))
+    citations = cite(sentences, passages)
+    return Answer(text=answer_text(short, citations), citations=citations, passages=passages, backend=backend,
+                  short_answer=short, decision=vars(decision))

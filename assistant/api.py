@@ -12,6 +12,7 @@ from pathlib import Path
 from . import answering
 from .chain import build_chain, build_check, stream_events
 from .config import Settings, load_settings
+from .evidence import VectorCache
 from .feedback import FeedbackRow, append, feedback_path
 from .llm import first_token_probabilities
 from .retrieval import Retriever
@@ -54,6 +55,7 @@ class Assistant:
         self._retriever: Retriever | None = None
         self._chain = None
         self._checker = None
+        self._vectors: VectorCache | None = None
         self._lock = threading.Lock()  # one generation at a time: a local model is not re-entrant
 
     def close(self) -> None:
@@ -73,6 +75,13 @@ class Assistant:
         if self._index is None:
             self._index = Index(self.settings)
         return self._index
+
+    @property
+    def vectors(self) -> VectorCache:
+        """Embeddings of recently seen evidence sentences (the same passages come back)."""
+        if self._vectors is None:
+            self._vectors = VectorCache(self.index.embeddings)
+        return self._vectors
 
     @property
     def retriever(self) -> Retriever:
@@ -126,7 +135,7 @@ class Assistant:
             self._chain = build_chain(
                 lambda question, k, sources: self.retriever.search(question, k or self.settings.k, sources=sources),
                 lambda question, passages: answering.select_evidence(
-                    question, passages, self.index.embeddings, self._count_tokens(answer_llm)),
+                    question, passages, self.vectors, self._count_tokens(answer_llm)),
                 answering.gate,
                 answer_llm=answer_llm,
                 condense_llm=self._model("condense", 96),

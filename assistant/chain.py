@@ -55,14 +55,14 @@ def last_user_turn(history: list[dict] | None) -> str:
 
 
 def build_chain(
-    retrieve: Callable[[str, int | None], list[Passage]],
+    retrieve: Callable[[str, int | None, list[str] | None], list[Passage]],
     select: Callable[[str, list[Passage]], list[Scored]],
     gate: Callable[[str, list[Passage]], str],
     *,
     answer_llm: BaseChatModel | None,
     condense_llm: BaseChatModel | None = None,
 ):
-    """Input ``{"question", "history", "k"}``; streams dict chunks with keys standalone, passages, blocked,
+    """Input ``{"question", "history", "k", "sources"}``; streams dict chunks with keys standalone, passages, blocked,
     evidence, then draft (``AIMessageChunk`` pieces). Without a model (``answer_llm`` None) there is no draft."""
 
     def standalone(inputs: dict) -> str:
@@ -79,7 +79,7 @@ def build_chain(
         if condense_llm is None and inputs.get("history"):
             # No model to rewrite a follow-up: the previous question joins the query instead.
             query = f"{last_user_turn(inputs['history'])} {query}".strip()
-        return retrieve(query, inputs.get("k"))
+        return retrieve(query, inputs.get("k"), inputs.get("sources"))
 
     def evidence(inputs: dict) -> list[Scored]:
         return [] if inputs["blocked"] else select(inputs["standalone"], inputs["passages"])
@@ -108,9 +108,11 @@ def build_check(llm: BaseChatModel):
     return load_prompt("check") | llm.bind(max_tokens=1)
 
 
-def stream_events(chain, question: str, history: list[dict] | None, k: int | None = None) -> Iterator[tuple[str, object]]:
-    """(key, value) events in order: standalone, passages, blocked, evidence, then draft pieces (AIMessageChunk)."""
-    for chunk in chain.stream({"question": question, "history": history or [], "k": k}):
+def stream_events(chain, question: str, history: list[dict] | None, k: int | None = None,
+                  sources: list[str] | None = None) -> Iterator[tuple[str, object]]:
+    """(key, value) events in order: standalone, passages, blocked, evidence, then draft pieces (AIMessageChunk);
+    ``sources`` limits retrieval to those documents."""
+    for chunk in chain.stream({"question": question, "history": history or [], "k": k, "sources": sources}):
         for key in ("standalone", "passages", "blocked", "evidence", "draft"):
             if key in chunk:
                 yield key, chunk[key]

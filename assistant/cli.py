@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .locations import describe
-from .types import Answer
+from .types import Answer, Evidence
 
 EXIT_ERROR = 2
 
@@ -71,12 +71,18 @@ def cmd_ask(args) -> int:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return 0
     result = None
+    live = sys.stdout.isatty()
     for item in assistant.stream(args.question, k=args.k, sources=args.sources):
         if isinstance(item, Answer):
             result = item
-        elif isinstance(item, str) and sys.stdout.isatty():
-            print(item, end="", flush=True)  # live draft (evidence, if yielded first, is in the final answer)
-    if sys.stdout.isatty():
+        elif isinstance(item, Evidence) and live:  # shown at once, while the model is still reading it
+            print("Evidence (not yet the answer):")
+            for c in item.citations:
+                print(f"  [{c.n}] {c.source}: \u201c{c.quote}\u201d")
+            print("Draft: ", end="", flush=True)
+        elif isinstance(item, str) and live:
+            print(item, end="", flush=True)
+    if live:
         print("\n" + "-" * 40)
     print(result.text)
     print(render(result))

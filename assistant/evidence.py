@@ -7,9 +7,12 @@ a prompt and are never quoted. Which sentences answer a question is assistant.an
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 import pysbd
 
 from .types import Passage
@@ -38,7 +41,8 @@ def _segmenter() -> pysbd.Segmenter:
     return pysbd.Segmenter(language="en", clean=False, char_span=True)
 
 
-def split_sentences(text: str) -> list[tuple[int, int]]:
+@lru_cache(maxsize=4096)  # the same chunks come back question after question
+def split_sentences(text: str) -> tuple[tuple[int, int], ...]:
     """(start, end) of each sentence of ``text``, whitespace trimmed; always verbatim spans of ``text``."""
     spans: list[tuple[int, int]] = []
     cursor = 0
@@ -52,7 +56,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
                 continue
             spans.append((start, start + len(piece)))
             cursor = start + len(piece)
-    return spans
+    return tuple(spans)
 
 
 def passage_sentences(passages: list[Passage]) -> list[Sentence]:
@@ -62,3 +66,28 @@ def passage_sentences(passages: list[Passage]) -> list[Sentence]:
         for s, e in split_sentences(p.text)
         if not _INSTRUCTION.search(p.text[s:e])
     ]
+
+
+class VectorCache:
+    """Embeddings of recently seen sentences: the same passages come back question after question, and embedding
+    them again was most of the time to the first evidence. Bounded, least recently used out first."""
+
+    def __init__(self, embeddings, size: int = 20_000):
+        self.embeddings = embeddings
+        self.size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            known = {t: self._vectors[t] for t in texts if t in self._vectors}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if missing:
+            known.update(zip(missing, np.asarray(self.embeddings.embed_documents(missing))))
+        with self._lock:
+            for t in dict.fromkeys(texts):
+                self._vectors[t] = known[t]
+                self._vectors.move_to_end(t)
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+        return np.stack([known[t] for t in texts])

@@ -277,7 +277,7 @@ def _local_chat_model_class():
             with self._lock:
                 for chunk in super()._stream(messages, stop=stop, run_manager=run_manager,
                                              logits_processor=[first], **kwargs):
-                    if not reported and first.scores is not None:
+                    if not reported and first.scores is not None and chunk.message.content:
                         chunk.generation_info = {**(chunk.generation_info or {}), "logprobs": first.logprobs()}
                         reported = True
                     yield chunk

@@ -22,6 +22,7 @@ _FRAME = frozenset(STOPWORDS_EN) | {
     "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "does", "did", "do", "has", "have", "had",
     "many", "much", "kind", "type", "name", "named", "called", "call", "one", "some", "other", "can", "could",
     "would", "should", "will", "may", "might", "s", "according", "said", "say", "says", "also", "yes", "no",
+    "about", "regarding", "concerning", "mean", "meant",
 }
 _WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
 _NUMBER = re.compile(r"^\d+(?:[.,]\d+)*(?:st|nd|rd|th|s)?$")

@@ -202,6 +202,7 @@ def fit(args) -> None:
             "reasons": sorted({r["gated"].split(" mentions")[0] for r in rows if r["gated"]}),
         },
         "drafts": {"grounded": len(grounded), "right_among_grounded": sum(r["draft_right"] for r in grounded)},
+        "CHECK_PRIOR": round(float(np.mean([r["signals"]["check"] for r in grounded])), 3) if grounded else None,
         "KEEP": keep, "KEEP_THRESHOLD": t_keep, "FALLBACK": fallback, "FALLBACK_THRESHOLD": t_fallback,
         "EXTRACTIVE": extractive, "EXTRACTIVE_THRESHOLD": t_extractive,
         "fitted": summary(rows, keep, t_keep, fallback, t_fallback),
@@ -215,18 +216,15 @@ def fit(args) -> None:
     }
     for name in KEEP_SIGNALS:
         names = [n for n in KEEP_SIGNALS if n != name]
-        k, fb = fit_models(rows, names, [n for n in FALLBACK_SIGNALS if n != name] or FALLBACK_SIGNALS)
-        result["ablation"][name] = {"cross_validated_accuracy": cross_validated(
-            rows, names, [n for n in FALLBACK_SIGNALS if n != name] or FALLBACK_SIGNALS),
-            **summary(rows, k, *_pair(best_thresholds(rows, k, fb)), fb)}
+        fallback_names = [n for n in FALLBACK_SIGNALS if n != name]
+        k, fb = fit_models(rows, names, fallback_names)
+        t_k, t_fb = best_thresholds(rows, k, fb)
+        result["ablation"][name] = {"cross_validated_accuracy": cross_validated(rows, names, fallback_names),
+                                    **summary(rows, k, t_k, fb, t_fb)}
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "calibration.json").write_text(json.dumps(result, indent=2) + "\n")
     (OUT / "report.md").write_text(render(result))
     print(render(result))
-
-
-def _pair(t):
-    return t[0], t[1]
 
 
 def _median(values: list[float]) -> float | None:
@@ -247,6 +245,7 @@ def render(r: dict) -> str:
         "## Paste into assistant/answering.py",
         "",
         "```python",
+        f"CHECK_PRIOR = {r['CHECK_PRIOR']}",
         f"KEEP = {r['KEEP']}",
         f"KEEP_THRESHOLD = {r['KEEP_THRESHOLD']}",
         f"FALLBACK = {r['FALLBACK']}",

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from assistant import Answer, Assistant
+from assistant import Answer, Assistant, Evidence
 from assistant.documents import load_file
 
 from .conftest import SEED, make_settings
@@ -23,19 +23,27 @@ def smollm(seed_assistant):
     return Assistant(replace(seed_assistant.settings, llm="llamacpp:smollm2"))
 
 
-def _exact(answer: Answer, sources: dict[str, str]) -> bool:
+def _exact(answer: Answer | Evidence, sources: dict[str, str]) -> bool:
     return all(sources[c.source][c.start:c.end] == c.quote for c in answer.citations)
 
 
-def test_stream_yields_draft_pieces_then_a_verified_answer(smollm):
+def test_stream_yields_evidence_then_draft_pieces_then_the_decided_answer(smollm):
     items = list(smollm.stream("What does Article 5 cover?"))
-    final = items[-1]
-    assert isinstance(final, Answer) and all(isinstance(i, str) for i in items[:-1])
-    assert len(items) > 2, "the draft arrives in pieces"
+    evidence, final = items[0], items[-1]
+    assert isinstance(evidence, Evidence) and isinstance(final, Answer)
+    assert all(isinstance(i, str) for i in items[1:-1]) and len(items) > 3, "the draft arrives in pieces"
+    texts = {c.source: load_file(SEED).text for c in evidence.citations + final.citations}
+    assert evidence.citations and _exact(evidence, texts)
     assert final.backend.startswith("llamacpp:smollm2")
     assert final.refused or final.citations
-    assert _exact(final, {c.source: load_file(SEED).text for c in final.citations})
-    assert 0 < final.timings["first_token"] <= final.timings["total"]
+    assert _exact(final, texts)
+    assert 0 < final.timings["evidence"] < final.timings["first_token"] <= final.timings["total"]
+
+
+def test_the_model_reports_how_likely_it_was_to_decline(smollm):
+    """llama.cpp's first-token distribution reaches the decision (it is what p_decline is read from)."""
+    final = smollm.answer("What does Article 5 cover?")
+    assert final.decision["signals"] and 0.0 <= final.decision["signals"]["p_decline"] <= 1.0
 
 
 def test_out_of_corpus_question_is_refused_without_generating(smollm):

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, QuestionError
-from assistant.citations import REFUSAL
+from assistant.answering import REFUSAL
 from assistant.documents import load_file
 from assistant.llm import LLMError, resolve_gguf
 from assistant.types import Answer, Citation

@@ -96,6 +96,25 @@ def test_stop_sequences_cut_invoke_and_stream(smollm2):
         assert text and full.startswith(text)
 
 
+def test_the_first_tokens_distribution_is_reported_for_invoke_and_stream(smollm2):
+    """What the decision reads a model's readiness to decline (or say yes) from: the reply's first token and its
+    alternatives, with probabilities."""
+    reply = smollm2.invoke(COUNT)
+    first = llm.first_token_probabilities(reply)
+    assert first and 0.0 < sum(first.values()) <= 1.0 + 1e-6 and len(first) > 1
+    top = max(first, key=first.get)
+    assert reply.content.startswith(top.strip()) or top.strip() == ""
+    streamed = next(c for c in smollm2.stream(COUNT) if c.content)
+    assert llm.first_token_probabilities(streamed) == pytest.approx(first)
+
+
+def test_roles_get_their_own_context_over_shared_weights(settings):
+    answer = make_chat_model("llamacpp:smollm2", settings, role="answer")
+    check = make_chat_model("llamacpp:smollm2", settings, role="check")
+    assert answer.client is not check.client  # each keeps its own prompt prefix processed
+    assert make_chat_model("llamacpp:smollm2", settings, role="answer").client is answer.client
+
+
 def test_max_tokens_bounds_the_answer(settings):
     short = make_chat_model("llamacpp:smollm2", settings, max_tokens=6)
     assert short.invoke(STORY).usage_metadata["output_tokens"] <= 6

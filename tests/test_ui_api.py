@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.citations import REFUSAL
+from assistant.answering import REFUSAL
 from assistant.types import Answer, Citation, Passage
 from assistant.ui.app import launch
 from assistant.ui.render import answer_html, cite_id, sources_html

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from assistant.answering import answer_text
 from assistant.types import Answer, Citation, Evidence, Passage
 from assistant.ui.conversations import history, new_conversation, new_turn, with_turn
 from assistant.ui.examples import questions_for
@@ -34,10 +35,12 @@ def test_evidence_is_shown_quoted_cited_and_marked_as_not_yet_the_answer():
 
 
 def test_the_final_answer_leads_with_its_short_answer():
-    answer = Answer(text=f"{QUOTE[:-1]} [1].", short_answer="412 nurses", citations=[CITATION], passages=[PASSAGE])
+    answer = Answer(text=answer_text("412 nurses", [CITATION]), short_answer="412 nurses", citations=[CITATION],
+                    passages=[PASSAGE])
     shown = answer_html(answer, turn=2)
-    assert shown.startswith('<p class="short-answer">412 nurses</p>')
-    assert f'<a class="cite" href="#{cite_id(2, 1)}">[1]</a>' in shown
+    link = f'<a class="cite" href="#{cite_id(2, 1)}">[1]</a>'
+    assert shown.startswith(f'<p class="short-answer">412 nurses {link}.</p>')
+    assert f"\u201c{QUOTE}\u201d {link}" in shown and shown.count("412 nurses") == 1 + QUOTE.count("412 nurses")
 
 
 def test_a_turn_streams_evidence_then_draft_then_answer():
@@ -74,13 +77,14 @@ def test_markdown_export_numbers_citations_and_quotes_them_verbatim():
     multiline = "Line one of a PDF quote\nwrapped onto line two."
     text = "Intro. " + multiline
     wrapped = Citation(2, "docs/b.pdf", "c9", multiline, 7, 7 + len(multiline), page=2)
-    answer = Answer(text="It was 412 [1]. It wrapped [2].", short_answer="412", citations=[CITATION, wrapped])
+    answer = Answer(text=answer_text("412", [CITATION, wrapped]), short_answer="412", citations=[CITATION, wrapped])
     conversation = {**new_conversation(), "title": "Nurses", "turns": [
         {**new_turn("How many nurses?", ["docs/trial.pdf"]), "status": "answered", "answer": answer.to_dict(),
          "rating": "down", "comment": "too short"}]}
     exported = conversation_markdown(conversation)
     assert exported.startswith("# Nurses\n")
-    assert "## How many nurses?" in exported and "**412**" in exported and "It was 412 [1]." in exported
+    assert "## How many nurses?" in exported and "**412 [1][2].**" in exported
+    assert f"\u201c{QUOTE}\u201d [1]" in exported
     assert "[1] docs/trial.pdf, p. 3, characters" in exported
     quotes = re.findall(r"^\[(\d+)\] .*?characters (\d+)\u2013(\d+):\n\n((?:>.*\n?)+)", exported, re.M)
     recovered = {int(n): "\n".join(line[2:] for line in block.rstrip("\n").split("\n")) for n, _, _, block in quotes}

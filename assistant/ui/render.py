@@ -59,10 +59,11 @@ def answer_html(answer: Answer, turn: int) -> str:
             f'<span class="refusal">{inline(answer.text)}</span><br>'
             '<small class="hint">The closest passages are listed under Sources.</small>'
         )
-    body = _linked(answer.text, {c.n for c in answer.citations}, turn)
-    if answer.short_answer:
-        return f'<p class="short-answer">{inline(answer.short_answer)}</p>{body}'
-    return body
+    known = {c.n for c in answer.citations}
+    if answer.short_answer:  # the text leads with it, then a blank line, then the quotes it rests on
+        head, _, quotes = answer.text.partition("\n\n")
+        return f'<p class="short-answer">{_linked(head, known, turn)}</p><p>{_linked(quotes, known, turn)}</p>'
+    return _linked(answer.text, known, turn)
 
 
 def evidence_html(evidence: Evidence, turn: int) -> str:
@@ -277,9 +278,11 @@ def conversation_markdown(conversation: dict) -> str:
         if answer is None:
             lines += [f"*({turn.get('status', 'no answer')}{': ' + turn['error'] if turn.get('error') else ''})*", ""]
             continue
-        if answer.short_answer:
-            lines += [f"**{answer.short_answer}**", ""]
-        lines += [answer.text, ""]
+        if answer.short_answer:  # the text leads with it (and its markers), then the quotes
+            head, _, quotes = answer.text.partition("\n\n")
+            lines += [f"**{head}**", "", quotes, ""]
+        else:
+            lines += [answer.text, ""]
         for c in answer.citations:
             place = describe(c.page, c.section)
             lines += [f"[{c.n}] {c.source}{', ' + place if place else ''}, characters {c.start}\u2013{c.end}:", "",

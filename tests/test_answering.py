@@ -1,0 +1,106 @@
+"""The answer decision with scripted drafts: the model is what a scripted chat model isolates here; the passages,
+the embedder and the calibrated decision are real. Each test names the failure it guards against (issue 10)."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+from assistant import Answer, Assistant, Evidence, answering
+from assistant.answering import Draft, parse_draft
+from assistant.documents import load_file
+
+from .conftest import SEED
+
+DEFEND = "The United States is obligated under Article 5 to help Japan defend its territories"
+
+
+def exact(answer: Answer) -> bool:
+    text = load_file(SEED).text
+    return all(text[c.start:c.end] == c.quote for c in answer.citations)
+
+
+def scripted(seed_assistant, *replies: str) -> Assistant:
+    return Assistant(seed_assistant.settings, chat_model=FakeListChatModel(responses=list(replies)))
+
+
+@pytest.mark.parametrize("reply, short, cited, declined", [
+    ("[2] Patrick Shanahan", "Patrick Shanahan", [1], False),
+    ("Taro Kono [1].", "Taro Kono", [0], False),
+    ("[1, 3] space, cyber and the electromagnetic spectrum", "space, cyber and the electromagnetic spectrum",
+     [0, 2], False),
+    ("[9] 19 APR", "19 APR", [], False),  # a marker pointing nowhere is dropped, the answer kept for re-attribution
+    ("NONE", "", [], True),
+    ("[3]", "", [2], True),  # a marker alone says nothing
+    ("I don't know.", "", [], True),
+    ("", "", [], True),
+])
+def test_drafts_are_read(reply, short, cited, declined):
+    draft = parse_draft(reply, 4)
+    assert (draft.short, draft.cited, draft.declined) == (short, cited, declined)
+
+
+# 1. Right drafts thrown away: a short right answer adds only words of its quote, so it is kept.
+@pytest.mark.parametrize("question, reply, expected", [
+    ("Who is Japan's defense minister?", "[1] Takeshi Iwaya", "Iwaya"),
+    ("When did the officials make the statement?", "[1] 19 APR", "19 APR"),
+    ("In which new domains are countries pursuing superiority?",
+     "[1] space and cyber and electromagnetic spectrum", "electromagnetic spectrum"),
+])
+def test_a_short_right_answer_is_kept_with_the_sentence_it_comes_from(seed_assistant, question, reply, expected):
+    result = scripted(seed_assistant, reply).answer(question)
+    assert not result.refused, result.decision
+    assert result.short_answer == reply.split("] ", 1)[1]
+    assert result.text.startswith(f"{result.short_answer} [1].")
+    assert any(expected in c.quote for c in result.citations) and exact(result)
+
+
+def test_an_answer_citing_the_wrong_sentence_is_attributed_to_the_one_that_grounds_it(seed_assistant):
+    result = scripted(seed_assistant, "[3] Taro Kono").answer("Who is Japan's foreign minister?")
+    assert not result.refused and all("Taro Kono" in c.quote for c in result.citations) and exact(result)
+
+
+# 2. Off-target sentences: an answer the evidence does not ground is never shown.
+def test_an_answer_from_the_models_memory_is_refused(seed_assistant):
+    result = scripted(seed_assistant, "[1] 1960").answer("When was the U.S.-Japan Security Treaty signed?")
+    assert result.refused and "1960" not in result.text and result.unsupported == ["1960"]
+
+
+# 3. A subject the documents never mention: refused before any model is asked.
+@pytest.mark.parametrize("question, missing", [
+    ("What did Shinzo Abe say about Article 5?", "Shinzo, Abe"),
+    ("What does Article 9 of the treaty say about cyberattacks?", "9"),
+])
+def test_a_question_about_something_no_passage_mentions_is_refused(seed_assistant, question, missing):
+    model = FakeListChatModel(responses=["[1] the United States is obligated to help Japan defend its territories"])
+    result = Assistant(seed_assistant.settings, chat_model=model).answer(question)
+    assert result.refused and result.decision["reason"] == f"no retrieved passage mentions {missing}"
+    assert model.i == 0, "the model was not asked"
+
+
+# 4. Declines on answerable questions: strong evidence still answers.
+def test_a_hesitant_decline_with_strong_evidence_is_answered_from_it(seed_assistant):
+    question = "What is the United States obligated to do under Article 5?"
+    passages = seed_assistant.retrieve(question)
+    evidence = answering.select_evidence(question, passages, seed_assistant.vectors)
+    result = answering.decide(question, passages, evidence, Draft("", [], True, p_decline=0.3), "scripted")
+    assert not result.refused and result.decision["kept"] == "evidence"
+    assert DEFEND in result.citations[0].quote and exact(result)
+
+
+def test_evidence_comes_first_then_the_draft_then_the_answer(seed_assistant):
+    items = list(scripted(seed_assistant, "[1] help Japan defend its territories").stream("What does Article 5 cover?"))
+    kinds = [type(i).__name__ for i in items]
+    assert kinds[0] == "Evidence" and kinds[-1] == "Answer" and set(kinds[1:-1]) == {"str"} and len(kinds) > 4
+    evidence, final = items[0], items[-1]
+    assert any(DEFEND in c.quote for c in evidence.citations) and exact(evidence)
+    assert final.timings["evidence"] < final.timings["first_token"] <= final.timings["total"]
+    assert not final.refused and final.short_answer == "help Japan defend its territories"
+
+
+def test_the_extractive_backend_answers_with_its_best_evidence(seed_assistant):
+    items = list(seed_assistant.stream("What does Article 5 cover?"))
+    assert isinstance(items[0], Evidence) and isinstance(items[-1], Answer)
+    final = items[-1]
+    assert not final.refused and final.short_answer == "" and final.decision["kept"] == "evidence"
+    assert DEFEND in final.citations[0].quote and final.text.startswith("\u201c") and exact(final)

@@ -1,0 +1,60 @@
+"""Reading a question: its focus (rarity-weighted), the names it mentions, the answer type it expects."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant import questions
+
+
+def test_rare_words_weigh_more_than_common_ones():
+    focus = questions.focus("When did the Senkaku dispute begin?")
+    assert focus["senkaku"] > focus["disput"] > focus["begin"]
+    assert "when" not in focus and "did" not in focus and "the" not in focus
+
+
+def test_coverage_counts_the_rare_words_missing():
+    question = "What did Iwaya say about deterrence?"
+    assert questions.coverage(question, "Iwaya told reporters it was significant from the perspective of "
+                                        "deterrence.") == pytest.approx(1.0, abs=0.1)
+    # the rare word missing costs most of the focus, the common one little
+    assert questions.coverage(question, "Iwaya spoke to reporters.") < 0.7
+    assert questions.coverage("What is it?", "anything") == 1.0  # no focus: nothing can be missing
+
+
+@pytest.mark.parametrize("question, names", [
+    ("What does Article 9 say about space?", ["Article", "9"]),
+    ("Who led Issacs troops to Cyprus?", ["Issacs", "Cyprus"]),
+    ("How many people lived in China in the 1300s?", ["China", "1300s"]),
+    ("what is the treaty about?", []),
+])
+def test_names_are_capitalised_words_past_the_first_and_numbers(question, names):
+    assert questions.names(question) == names
+
+
+def test_a_name_is_found_across_accents_case_plurals_and_acronyms():
+    assert questions.mentioned("Czerniakow", "the lake in Czerniaków")
+    assert questions.mentioned("UN", "a resolution of the United Nations")
+    assert questions.mentioned("22nd", "ranked 22 among cities")
+    assert not questions.mentioned("Article 9", "under Article 5 of the treaty")
+    assert questions.missing_names("What did Shinzo Abe say about Article 5?",
+                                   ["Pompeo spoke of Article 5."]) == ["Shinzo", "Abe"]
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("Who is Japan's foreign minister?", "person"),
+    ("When did China announce the zone?", "date"),
+    ("In what year was it founded?", "date"),
+    ("How many ministers met?", "number"),
+    ("What does Article 5 cover?", ""),
+])
+def test_answer_type(question, kind):
+    assert questions.answer_type(question) == kind
+
+
+@pytest.mark.parametrize("kind, answer, fit", [
+    ("date", "19 April", 1), ("date", "the East China Sea", -1), ("number", "four", 1),
+    ("number", "the ministers", -1), ("person", "Taro Kono", 1), ("person", "the emperor", 0), ("", "x", 0),
+])
+def test_an_answer_fits_its_type(kind, answer, fit):
+    assert questions.fits(kind, answer) == fit
