@@ -313,6 +313,7 @@ class Index:
         seq = self._next_seq()
         self._set_entries({source: {**entry, "sha256": "", "chunks": 0, "dirty": False, "seq": seq}})  # tombstone
         self._bump_generation(seq)
+        self.lexical.catch_up(self)  # nothing to read: only so a new process finds the mirror current
 
     def remove(self, source: str) -> bool:
         """Forget one document (its file, if any, is left alone)."""

@@ -43,11 +43,16 @@ STARTED = time.perf_counter()  # before the heavy imports: a worker's cold start
 
 from assistant.config import load_settings  # noqa: E402
 
-from bench_ingest import DEFAULT_DATA, REPO, load_average, machine, median  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "bench" / "scifact"
 
 QUESTION = "When was the Varnholm lighthouse relit after the storm broke its lens?"
 NEW_DOC = ("# Harbour log\n\nThe Varnholm lighthouse was relit on 3 March after a storm broke its lens. The keeper "
            "logged the repair in the harbour book.\n")
+
+
+def load_average() -> float:
+    return round(os.getloadavg()[0], 2)  # as bench_ingest's; not imported from there, so workers start light
 
 
 def rss_mb() -> float:
@@ -311,6 +316,7 @@ def main() -> None:
         proc.wait()
         print(f"update: {update}", file=sys.stderr)
         from assistant.embeddings import identity
+        from bench_ingest import machine
 
         settings = load_settings()
         metrics = {
