@@ -22,7 +22,8 @@ def test_onnx_int8_embeds_like_torch():
     assert onnx_vectors.shape == torch_vectors.shape
     assert np.allclose(np.linalg.norm(onnx_vectors, axis=1), 1.0, atol=1e-4)
     assert (onnx_vectors * torch_vectors).sum(axis=1).min() >= 0.98
-    assert np.allclose(onnx.embed_query(texts[1]), onnx_vectors[1], atol=1e-5)
+    # dynamic quantization scales activations per batch, so a text's vector depends a little on its batchmates
+    assert float(np.dot(onnx.embed_query(texts[1]), onnx_vectors[1])) >= 0.99
 
 
 def test_an_index_refuses_another_embedder(tmp_path, corpus):
