@@ -116,7 +116,7 @@ class Assistant:
 
     def ensure_indexed(self, progress: Progress | None = None) -> SyncReport | None:
         """First use: index the seeds folder if the index holds no documents yet."""
-        if self.index.committed() or not Path(self.settings.seeds_dir).is_dir():
+        if self.index.has_documents() or not Path(self.settings.seeds_dir).is_dir():
             return None
         return self.ingest(progress=progress)
 

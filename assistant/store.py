@@ -5,10 +5,17 @@ old version's (their ids differ), then its manifest entry switches ``sha256`` to
 chunks are deleted. Readers only see chunks whose ``doc_sha256`` is the committed one, so a kill at any point
 leaves an index that opens and answers from whole file versions; the ``dirty`` flag tells the next sync what to
 clean up. The same code runs against a local folder or a Chroma server.
+
+Every manifest write carries the sequence number of the generation it belongs to (``seq``), and a removed document
+leaves a tombstone entry (no version) instead of vanishing, so a reader can ask what changed since the generation
+it has: the lexical mirror (lexical.py) catches up that way, reading only new chunks.
+
+The chunks collection records the embedder that built it; opening it with another is an ``EmbedderMismatch``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from contextlib import contextmanager
@@ -26,7 +33,8 @@ from langchain_core.documents import Document
 from .chunking import chunk_document, chunk_id, make_splitter
 from .config import Settings
 from .documents import SourceDocument, UnreadableFile, find_files, load_file, source_name
-from .embeddings import count_tokens_fn, get_embeddings
+from .embeddings import count_tokens_fn, get_embeddings, identity
+from .lexical import LexicalIndex
 
 Progress = Callable[[int, int, str], None]  # (done, total, what is happening)
 GENERATION_ID = "__generation__"  # manifest record that changes on every commit, so readers can cache cheaply
@@ -37,6 +45,16 @@ PAGE = 5000  # chunks per Chroma read: one get of 100k ids or rows is one huge q
 
 class IndexBusy(RuntimeError):
     pass
+
+
+class EmbedderMismatch(RuntimeError):
+    """The index was built by another embedder than the configured one: its vectors and the queries' would not
+    be comparable."""
+
+
+def _tombstone(entry: dict) -> bool:
+    """A removed document's entry: no version, nothing left to clean up."""
+    return not entry["sha256"] and not entry.get("dirty")
 
 
 @dataclass
@@ -74,12 +92,21 @@ def make_client(settings: Settings):
 class Index:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.embeddings = get_embeddings(settings.embed_model)
+        self.embedder = identity(settings.embed_model, settings.embed_backend)
+        self.embeddings = get_embeddings(settings.embed_model, settings.embed_backend)
         self._splitter = make_splitter(count_tokens_fn(self.embeddings))
         self._lock_path = (settings.home if settings.chroma_url else Path(settings.index_dir)) / "ingest.lock"
         self._cache: tuple[str, dict[str, dict], dict[str, str]] | None = None  # generation, manifest, committed
         self._open()
         self._seen = self.generation()
+        self.lexical = LexicalIndex(self._lexical_path())
+
+    def _lexical_path(self) -> Path:
+        if not self.settings.chroma_url:
+            return Path(self.settings.index_dir) / "lexical.sqlite3"
+        # this machine's mirror of that server's collection
+        key = hashlib.sha256(f"{self.settings.chroma_url}\0{self.settings.collection}".encode()).hexdigest()[:16]
+        return self.settings.home / "lexical" / f"{self.settings.collection}-{key}.sqlite3"
 
     def _open(self) -> None:
         self.client = make_client(self.settings)
@@ -88,22 +115,43 @@ class Index:
             collection_name=self.settings.collection,
             embedding_function=self.embeddings,
             collection_configuration={"hnsw": {"space": "cosine"}},
-            collection_metadata={"embed_model": self.settings.embed_model},
+            collection_metadata={"embed_model": self.settings.embed_model, "embedder": self.embedder},
         )
+        self._check_embedder()
         # The manifest holds no vectors worth searching; a constant 1-d vector satisfies Chroma's schema.
         self._manifest = self.client.get_or_create_collection(f"{self.settings.collection}-manifest")
 
+    def _check_embedder(self) -> None:
+        metadata = self.chunks.metadata or {}
+        # indexes from before the embedder was recorded were all built with sentence-transformers on torch
+        built_with = metadata.get("embedder") or identity(metadata.get("embed_model", "?"), "torch")
+        if built_with == self.embedder:
+            return
+        if self.chunks.count() == 0:  # nothing embedded yet: the index adopts the configured embedder
+            self.chunks.modify(metadata={**metadata, "embedder": self.embedder})
+            return
+        where = self.settings.chroma_url or self.settings.index_dir
+        raise EmbedderMismatch(
+            f"the index at {where} (collection {self.settings.collection!r}) was built with the embedder "
+            f"{built_with}, but the settings ask for {self.embedder}. Vectors of different embedders do not mix: "
+            f"re-ingest into a new index (e.g. `assistant ingest --index NEW_DIR`), or set embed_model/embed_backend "
+            f"(ASSISTANT_EMBED_MODEL, ASSISTANT_EMBED_BACKEND) back to what built it."
+        )
+
     def close(self) -> None:
         self.client.close()
+        self.lexical.close()
 
     def refresh(self) -> None:
-        """Reopen after another process committed: a local Chroma keeps vectors in memory and would not see them."""
+        """Reopen after another process committed (a local Chroma keeps vectors in memory and would not see them),
+        and bring the lexical mirror to the committed generation."""
         generation = self.generation()
         if generation != self._seen:
             if not self.settings.chroma_url:
-                self.close()
+                self.client.close()
                 self._open()
             self._seen = generation
+        self.lexical.catch_up(self)
 
     # --- reading -------------------------------------------------------------------------------------------
 
@@ -111,16 +159,30 @@ class Index:
     def chunks(self):
         return self.vectorstore._collection
 
-    def generation(self) -> str:
+    def generation_record(self) -> tuple[str, int]:
+        """(generation, its sequence number); indexes from before sequence numbers count as 0."""
         got = self._manifest.get(ids=[GENERATION_ID], include=["metadatas"])
-        return got["metadatas"][0]["value"] if got["ids"] else ""
+        return (got["metadatas"][0]["value"], int(got["metadatas"][0].get("seq", 0))) if got["ids"] else ("", 0)
+
+    def generation(self) -> str:
+        return self.generation_record()[0]
+
+    def store_id(self) -> str:
+        """Changes when the chunks collection is re-created, so a mirror of the old one starts over."""
+        return str(self.chunks.id)
+
+    def manifest_changes(self, since: int | None) -> dict[str, dict]:
+        """source -> entry (tombstones included) for entries written after generation ``since``; all if None."""
+        where = None if since is None else {"seq": {"$gt": since}}
+        got = self._manifest.get(where=where, include=["metadatas"])
+        return {i: m for i, m in zip(got["ids"], got["metadatas"]) if i != GENERATION_ID}
 
     def manifest(self) -> dict[str, dict]:
         """source -> entry (sha256 of the committed version, title, chunks, root, dirty), cached per generation."""
         generation = self.generation()
         if self._cache is None or self._cache[0] != generation:
             got = self._manifest.get(include=["metadatas"])
-            entries = {i: m for i, m in zip(got["ids"], got["metadatas"]) if i != GENERATION_ID}
+            entries = {i: m for i, m in zip(got["ids"], got["metadatas"]) if i != GENERATION_ID and not _tombstone(m)}
             committed = {source: entry["sha256"] for source, entry in entries.items() if entry["sha256"]}
             self._cache = (generation, entries, committed)
         return self._cache[1]
@@ -174,6 +236,11 @@ class Index:
             text = text[: meta["start"]].ljust(meta["start"]) + body
         return text
 
+    def has_documents(self) -> bool:
+        """Whether any document version is committed (from the mirror: no manifest read)."""
+        self.refresh()
+        return self.lexical.has_documents()
+
     def documents(self) -> list[dict]:
         return sorted(
             ({"source": s, "title": e["title"], "chunks": e["chunks"]} for s, e in self.manifest().items() if e["sha256"]),
@@ -187,9 +254,15 @@ class Index:
         ids = list(entries)
         self._manifest.upsert(ids=ids, embeddings=[[1.0]] * len(ids), metadatas=list(entries.values()), documents=ids)
 
-    def _bump_generation(self) -> None:
+    def _next_seq(self) -> int:
+        """The sequence number of the generation about to be written (entries are written with it before the
+        generation record announces it, so a reader that sees the record finds every entry)."""
+        return self.generation_record()[1] + 1
+
+    def _bump_generation(self, seq: int) -> None:
         self._seen = uuid.uuid4().hex
-        self._manifest.upsert(ids=[GENERATION_ID], embeddings=[[1.0]], metadatas=[{"value": self._seen}], documents=[""])
+        self._manifest.upsert(ids=[GENERATION_ID], embeddings=[[1.0]], metadatas=[{"value": self._seen, "seq": seq}],
+                              documents=[""])
 
     def _drop_stale_chunks(self, source: str, keep_sha: str) -> None:
         if keep_sha:
@@ -199,22 +272,22 @@ class Index:
 
     def _recover(self) -> None:
         """Finish what a killed sync left: drop chunks of uncommitted versions, forget removed documents."""
+        seq = self._next_seq()
         for source, entry in list(self.manifest().items()):
             if entry.get("dirty"):
                 self._drop_stale_chunks(source, entry["sha256"])
-                if entry["sha256"]:
-                    self._set_entries({source: {**entry, "dirty": False}})
-                else:
-                    self._manifest.delete(ids=[source])
-        self._bump_generation()
+                self._set_entries({source: {**entry, "dirty": False, "seq": seq}})  # a tombstone if no version
+        self._bump_generation(seq)
+        self.lexical.catch_up(self)
 
     def _write(self, group: list[tuple[SourceDocument, dict | None, list[Document]]],
                progress: Callable[[int], None]) -> None:
         """Write new versions of several documents with a handful of store transactions, not a few per document
         (measured: per-document writes halved ingest throughput, eval/bench_ingest.py)."""
+        seq = self._next_seq()
         entries = {
             doc.source: {"sha256": previous["sha256"] if previous else "", "root": doc.root, "title": doc.title,
-                         "chunks": len(chunks), "dirty": True}
+                         "chunks": len(chunks), "dirty": True, "seq": seq}
             for doc, previous, chunks in group
         }
         self._set_entries(entries)
@@ -227,17 +300,22 @@ class Index:
             progress(len(batch))
         shas = {doc.source: doc.sha256 for doc, _, _ in group}
         self._set_entries({s: {**e, "sha256": shas[s]} for s, e in entries.items()})  # the commit point
-        self._bump_generation()
+        self._bump_generation(seq)
+        self.lexical.catch_up(self, known={c.id: c.page_content for c in chunks})
         for source, sha in shas.items():
             self._drop_stale_chunks(source, sha)
         self._set_entries({s: {**e, "sha256": shas[s], "dirty": False} for s, e in entries.items()})
 
     def _remove(self, source: str, entry: dict) -> None:
-        self._set_entries({source: {**entry, "sha256": "", "dirty": True}})  # invisible from here on
-        self._bump_generation()
+        seq = self._next_seq()
+        self._set_entries({source: {**entry, "sha256": "", "dirty": True, "seq": seq}})  # invisible from here on
+        self._bump_generation(seq)
+        self.lexical.catch_up(self)
         self._drop_stale_chunks(source, "")
-        self._manifest.delete(ids=[source])
-        self._bump_generation()
+        seq = self._next_seq()
+        self._set_entries({source: {**entry, "sha256": "", "chunks": 0, "dirty": False, "seq": seq}})  # tombstone
+        self._bump_generation(seq)
+        self.lexical.catch_up(self)  # nothing to read: only so a new process finds the mirror current
 
     def remove(self, source: str) -> bool:
         """Forget one document (its file, if any, is left alone)."""

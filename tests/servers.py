@@ -24,13 +24,15 @@ def free_port() -> int:
 class Server:
     """One server process; ``start`` returns once ``health_url`` answers 200, or fails the test with its log."""
 
-    def __init__(self, args: list[str], health_url: str, log: Path, timeout: float = 120):
+    def __init__(self, args: list[str], health_url: str, log: Path, timeout: float = 120,
+                 env: dict[str, str] | None = None, cwd: Path | None = None):
         self.args, self.health_url, self.log, self.timeout = args, health_url, log, timeout
+        self.env, self.cwd = env, cwd
         self.process: subprocess.Popen | None = None
 
     def start(self) -> Server:
         with self.log.open("ab") as out:
-            self.process = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT, env=self.env, cwd=self.cwd)
         deadline = time.monotonic() + self.timeout
         while True:
             if self.process.poll() is not None:

@@ -25,6 +25,7 @@ CHILD = textwrap.dedent("""
     from pathlib import Path
     import chromadb.api.models.Collection as collection_module
     import langchain_huggingface
+    import assistant.lexical as lexical
     import assistant.store as store
     from assistant import Assistant, load_settings
 
@@ -63,6 +64,12 @@ CHILD = textwrap.dedent("""
              e["dirty"] and e["sha256"] not in ("", "%s") for e in entries.values()))
     elif point == "after-commit":
         wrap(store.Index, "_drop_stale_chunks", before=nth(1))
+    elif point == "before-lexical":
+        # committed and announced, the lexical index not yet brought to that generation
+        wrap(lexical.LexicalIndex, "catch_up", before=lambda self, index, known=None: bool(known))
+    elif point == "lexical-write":
+        # inside the lexical index's transaction: the new version's rows are written but not committed
+        wrap(lexical.LexicalIndex, "_add", after=lambda self, db, entries, *a: bool(entries))
     Assistant(load_settings(index_dir=index_dir, home=home, llm="extractive")).ingest([Path(corpus)])
     print("NOT KILLED")
 """)
@@ -78,7 +85,8 @@ def _ids(assistant) -> set[str]:
     return set(assistant.index.chunks.get()["ids"])
 
 
-@pytest.mark.parametrize("point", ["embedding", "store-write", "manifest-commit", "after-commit"])
+@pytest.mark.parametrize("point", ["embedding", "store-write", "manifest-commit", "before-lexical", "lexical-write",
+                                   "after-commit"])
 def test_kill_during_ingest_loses_nothing(tmp_path, corpus, point):
     settings = make_settings(tmp_path)
     article = corpus / SEED.name
@@ -104,6 +112,11 @@ def test_kill_during_ingest_loses_nothing(tmp_path, corpus, point):
     assert {c.metadata["doc_sha256"] for c in live} == {committed}
     assert len(live) == reopened.index.manifest()[v1.source]["chunks"]
     assert all(version.text[c.metadata["start"]:c.metadata["end"]] == c.page_content for c in live)
+    # BM25 holds exactly the committed version: the mirror caught up (or was current), nothing half-written
+    reopened.index.refresh()
+    assert reopened.index.lexical.chunk_ids() == {c.id for c in live}
+    assert reopened.index.lexical.versions() == {v1.source: committed}
+    assert bool(reopened.retriever.bm25("satellite links", 5)) == (committed == v2.sha256)
     result = reopened.answer("What does Article 5 cover?")
     assert not result.refused
     assert all(version.text[c.start:c.end] == c.quote for c in result.citations)

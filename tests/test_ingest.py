@@ -8,6 +8,7 @@ import sys
 
 from assistant import Assistant
 from assistant.documents import load_file
+from assistant.lexical import LexicalIndex
 
 from .conftest import REPO, SEED, make_settings
 
@@ -110,37 +111,59 @@ def test_document_text_keeps_every_chunk_at_its_offsets(seed_assistant):
         assert rebuilt[meta["start"]:meta["end"]] == body
 
 
-def test_bm25_follows_the_index_reading_only_new_chunks(tmp_path, corpus, monkeypatch):
+def _recording_chunk_gets(monkeypatch, index) -> list[str]:
+    """Ids of every read of the index's chunks collection from here on ("<every chunk>" for a full read)."""
+    collection = type(index.chunks)
+    requested: list[str] = []
+    original_get = collection.get
+
+    def get(self, ids=None, **kwargs):
+        if self.name == index.chunks.name:
+            requested.extend(ids or ["<every chunk>"])
+        return original_get(self, ids=ids, **kwargs)
+
+    monkeypatch.setattr(collection, "get", get)
+    return requested
+
+
+def test_lexical_mirror_follows_the_index_reading_only_new_chunks(tmp_path, corpus, monkeypatch):
     assistant = Assistant(make_settings(tmp_path))
     (corpus / "note.md").write_text("# Note\n\nThe harbour master inspects the lighthouse every Tuesday.\n",
                                     encoding="utf-8")
     (corpus / "ferry.md").write_text("# Ferry\n\nThe ferry to Rebun island leaves at nine.\n", encoding="utf-8")
     assistant.ingest([corpus])
-    retriever = assistant.retriever
-    assert retriever.bm25().search("Rebun ferry", 5)
-    before = set(retriever.bm25().ids)
-    assert before == {c.id for c in assistant.index.live_chunks()}
+    index = assistant.index
+    # another machine's copy (a worker of a Chroma server), brought up to date at this generation
+    behind = LexicalIndex(tmp_path / "worker-copy.sqlite3")
+    behind.catch_up(index)
+    before = behind.chunk_ids()
+    assert before == set(index.live_chunk_ids()) == index.lexical.chunk_ids()
+    assert behind.search("Rebun ferry", 5)
 
     article = corpus / SEED.name
     article.write_text(article.read_text(encoding="utf-8") + "\n\nKono later visited Canberra.\n", encoding="utf-8")
     (corpus / "ferry.md").unlink()  # note.md stays as it was
+    requested = _recording_chunk_gets(monkeypatch, index)
     assistant.ingest([corpus])
-    live = {c.id for c in assistant.index.live_chunks()}
+    assert requested == [], "the writer indexes the texts it has just embedded, reading none back"
+    live = set(index.live_chunk_ids())
+    assert index.lexical.chunk_ids() == live and index.lexical.generation() == index.generation()
     assert live & before, "the unchanged note keeps its chunks"
-    collection = type(assistant.index.chunks)
-    requested: list[str] = []
-    original_get = collection.get
 
-    def get(self, ids=None, **kwargs):
-        if self.name == assistant.index.chunks.name:
-            requested.extend(ids or ["<every chunk>"])
-        return original_get(self, ids=ids, **kwargs)
-
-    monkeypatch.setattr(collection, "get", get)
-    bm25 = retriever.bm25()
-    assert set(bm25.ids) == live
+    behind.catch_up(index)
+    assert behind.chunk_ids() == live
     assert requested and set(requested) == live - before, "only the new version's chunks are read"
-    assert not bm25.search("Rebun ferry", 5)
-    assert bm25.search("lighthouse", 5)[0][0] in live & before
-    (top, _), *_ = bm25.search("Canberra", 5)
+    assert not behind.search("Rebun ferry", 5)
+    assert behind.search("lighthouse", 5)[0][0] in live & before
+    (top, _), *_ = behind.search("Canberra", 5)
     assert top in live - before
+
+
+def test_a_new_process_finds_the_lexical_index_current(tmp_path, corpus, monkeypatch):
+    settings = make_settings(tmp_path)
+    Assistant(settings).ingest([corpus])
+    reopened = Assistant(settings)
+    assert reopened.index.lexical.generation() == reopened.index.generation()  # nothing to catch up
+    requested = _recording_chunk_gets(monkeypatch, reopened.index)
+    assert reopened.retrieve("Senkaku Islands")[0].source.endswith(SEED.name)
+    assert "<every chunk>" not in requested, "nothing rebuilt: BM25 was on disk"

@@ -29,7 +29,7 @@ BASELINES = {
 }
 MODES = {
     "dense": "dense only (Chroma, all-MiniLM-L6-v2)",
-    "bm25": "BM25 only (bm25s, stemmed)",
+    "bm25": "BM25 only (SQLite FTS5 bm25(), stemmed)",
     "hybrid": f"hybrid, min-max convex fusion (Retriever.search), pool {CHUNK_DEPTH} chunks per list",
     "hybrid-rrf": f"hybrid, reciprocal-rank fusion (k={RRF_C}, equal weights), pool {CHUNK_DEPTH} chunks per list",
     "hybrid-app": "hybrid as the app runs it (Retriever's default pool of {fetch_k}), top 10 only",
@@ -72,7 +72,7 @@ class Rankers:
     def rank(self, query: str) -> dict[str, list[str]]:
         vector = self.index.embeddings.embed_query(query)
         dense = self.deep.dense(vector, CHUNK_DEPTH)
-        lexical = self.deep.bm25().search(query, CHUNK_DEPTH)
+        lexical = self.deep.bm25(query, CHUNK_DEPTH)
         return {
             "dense": first_ranks([meta["source"] for _, _, meta, _ in dense]),
             "bm25": first_ranks([self.source_of[chunk_id] for chunk_id, _ in lexical]),
