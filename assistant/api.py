@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from . import answering
-from .chain import build_chain, build_check, stream_events
+from .chain import build_chain, build_check, stream_events, warm
 from .config import Settings, load_settings
 from .evidence import VectorCache
 from .feedback import FeedbackRow, append, feedback_path
@@ -205,6 +205,16 @@ class Assistant:
         timings["total"] = time.perf_counter() - started
         result.timings = timings
         yield result
+
+    def warm_up(self) -> None:
+        """Do now what the first question would wait for: load the embedder and the model, and process each model
+        role's fixed prompt prefix, so a page's first answer is as quick as the ones after it."""
+        self.vectors(["warm up"])
+        if self.backend == "extractive":
+            return
+        with self._lock:
+            warm(self._model("answer", ANSWER_TOKENS), "answer")
+            warm(self._model("check", 1), "check")
 
     def _check(self, question: str, answer: str, quote: str) -> float | None:
         """The model's P(yes) that the quote states this answer to this question (None if it can't say)."""

@@ -103,6 +103,13 @@ def build_chain(
     return steps | RunnablePassthrough.assign(draft=draft)
 
 
+def warm(llm: BaseChatModel, name: str) -> None:
+    """Have the model process prompt ``name``'s fixed part (instructions, examples) once, so the first real question
+    finds it done (llama.cpp keeps the processed prefix a later prompt shares)."""
+    variables = load_prompt(name).input_variables
+    (load_prompt(name) | llm.bind(max_tokens=1)).invoke({v: "" for v in variables})
+
+
 def build_check(llm: BaseChatModel):
     """The model's yes/no check of (question, answer, quote), as a message whose first token carries P(yes)."""
     return load_prompt("check") | llm.bind(max_tokens=1)

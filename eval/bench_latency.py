@@ -368,6 +368,61 @@ def reference_latency(model_path: Path, repeats: int = 3) -> dict:
     return {"seconds": times, "median_s": median(times), "loads": loads}
 
 
+def answer_prompts(assistant: Assistant, questions: list[str]) -> list[list[dict]]:
+    """The answer prompt each question gets, as chat messages (the new answer path only)."""
+    from assistant.answering import format_evidence, select_evidence
+    from assistant.chain import load_prompt
+
+    prompts = []
+    for question in questions:
+        evidence = select_evidence(question, assistant.retrieve(question), assistant.vectors)
+        messages = load_prompt("answer").format_messages(evidence=format_evidence(evidence), question=question)
+        roles = {"system": "system", "human": "user", "ai": "assistant"}
+        prompts.append([{"role": roles[m.type], "content": m.content} for m in messages])
+    return prompts
+
+
+def prefix_strategies(model_path: Path, prompts: list[list[dict]]) -> dict:
+    """Time to the first token of the same answer prompts three ways: processed whole; after the fixed prefix kept
+    in the context (what the product does: one context per role); after restoring a state saved with the prefix
+    processed (Llama.save_state/load_state)."""
+    from llama_cpp import Llama
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    llama = Llama(model_path=str(model_path), n_ctx=4096, n_batch=512, n_threads=llm.LLAMA_THREADS,
+                  n_threads_batch=llm.LLAMA_THREADS, seed=llm.SEED, verbose=False)
+    template = Jinja2ChatFormatter(template=llama.metadata["tokenizer.chat_template"],
+                                   eos_token=llama.detokenize([llama.token_eos()]).decode(),
+                                   bos_token=llama.detokenize([llama.token_bos()]).decode())
+    tokens = [llama.tokenize(template(messages=m).prompt.encode("utf-8"), add_bos=False, special=True)
+              for m in prompts]
+    fixed = min(common_prefix(tokens[0], t) for t in tokens[1:]) if len(tokens) > 1 else 0
+
+    def timed(prepare, rest) -> float:
+        prepare()
+        started = time.perf_counter()
+        llama.eval(rest)
+        return time.perf_counter() - started
+
+    llama.reset()
+    llama.eval(tokens[0][:fixed])
+    state = llama.save_state()
+    whole, kept, restored, loads = [], [], [], []
+    for t in tokens:
+        loads.append(load_average())
+        whole.append(timed(llama.reset, t))
+        kept.append(timed(lambda: (llama.reset(), llama.eval(t[:fixed])), t[fixed:]))
+        started = time.perf_counter()
+        llama.load_state(state)
+        restored.append(time.perf_counter() - started + timed(lambda: None, t[fixed:]))
+    del llama
+    return {
+        "prompts": len(tokens), "prompt_tokens_median": median(len(t) for t in tokens), "fixed_prefix_tokens": fixed,
+        "whole_s": median(whole), "prefix_kept_s": median(kept), "state_restored_s": median(restored),
+        "state_mb": round(state.llama_state_size / 1e6 + state.scores.nbytes / 1e6, 1), "loads": loads,
+    }
+
+
 def answer_latency(backends: list[str], n_questions: int, scratch: Path) -> dict:
     questions, warmup = pick_questions(n_questions)
     base = replace(load_settings(), chroma_url="", index_dir=scratch / "seed-index", home=load_settings().home,
@@ -387,9 +442,14 @@ def answer_latency(backends: list[str], n_questions: int, scratch: Path) -> dict
                 print(f"{backend}: evidence {rows[-1]['evidence_s']}, first token {rows[-1]['first_token_s']}, "
                       f"total {rows[-1]['total_s']:.2f}s, {rows[-1]['tokens_processed']} tokens "
                       f"(load {rows[-1]['load']})", file=sys.stderr)
-        reference = None
+            prompts = None
+            if backend.startswith("llamacpp") and hasattr(assistant, "vectors"):  # the new answer path
+                prompts = answer_prompts(assistant, questions)
+        reference, prefix = None, None
         if backend.startswith("llamacpp"):
             reference = reference_latency(llm.resolve_gguf(backend, base.model_dir))
+            if prompts:
+                prefix = prefix_strategies(llm.resolve_gguf(backend, base.model_dir), prompts)
         total = median(r["total_s"] for r in rows)
         results[backend] = {
             "cold": cold,
@@ -403,6 +463,7 @@ def answer_latency(backends: list[str], n_questions: int, scratch: Path) -> dict
             "median_tokens_processed": median(r["tokens_processed"] for r in rows),
             "reference": reference,
             "ratio_to_reference": total / reference["median_s"] if reference else None,
+            "prefix": prefix,
         }
     return results
 
@@ -507,6 +568,16 @@ def render(m: dict) -> str:
                 f"**{ratio}** | "
                 f"{min(loads)}-{max(loads)} |"
             )
+        prefixes = {b: v["prefix"] for b, v in a["backends"].items() if v.get("prefix")}
+        if prefixes:
+            lines += ["", "Keeping the fixed instructions processed (time to the first token of the same answer prompts, "
+                      "median; prompt processing only):", "",
+                      "| backend | prompts | prompt tokens p50 | fixed prefix | processed whole | prefix kept in the context "
+                      "(used) | state restored (save_state/load_state) | state size |", "|---|---|---|---|---|---|---|---|"]
+            for backend, x in prefixes.items():
+                lines.append(f"| {backend} | {x['prompts']} | {x['prompt_tokens_median']:.0f} | {x['fixed_prefix_tokens']} "
+                             f"| {x['whole_s']:.2f} s | {x['prefix_kept_s']:.2f} s | {x['state_restored_s']:.2f} s | "
+                             f"{x['state_mb']} MB |")
         lines += ["", "Per question:", "",
                   "| backend | question | load | evidence | first token | total | tokens processed | refused |",
                   "|---|---|---|---|---|---|---|---|"]

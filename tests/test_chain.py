@@ -71,16 +71,41 @@ def test_instructions_inside_documents_change_nothing(tmp_path, corpus, llm):
     assert not any("ignore all previous instructions" in c.quote for c in result.citations)
 
 
-@pytest.mark.slow
-def test_default_model_answers_article_5_and_condenses_follow_ups(seed_assistant):
+@pytest.fixture(scope="module")
+def default_model(seed_assistant):
     with Assistant(replace(seed_assistant.settings, llm="llamacpp")) as assistant:
-        result = assistant.answer("What does Article 5 cover?")
-        assert not result.refused
-        assert any("obligated under Article 5 to help Japan defend" in c.quote for c in result.citations)
-        follow = assistant.answer("Who is he meeting with?", history=[
-            {"role": "user", "content": "What did Mike Pompeo say?"},
-            {"role": "assistant", "content": result.text}])
-        assert "Pompeo" in follow.question
-        assert any("Pompeo" in p.text for p in follow.passages)
-        capital = assistant.answer("What is the capital of France?")
-        assert capital.refused and "Paris" not in capital.text
+        yield assistant
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question, short, quoted", [
+    ("What does Article 5 cover?", "defend", "obligated under Article 5 to help Japan defend"),
+    ("Who is Japan's defense minister?", "Iwaya", "Defense Minister Takeshi Iwaya"),
+    ("What does China call the Senkaku Islands?", "Diaoyu", "Diaoyu Islands"),
+])
+def test_default_model_keeps_short_right_answers(default_model, question, short, quoted):
+    """Issue 10's classes 1 and 4: a right short answer (a name, a clause) is kept, not refused."""
+    result = default_model.answer(question)
+    assert not result.refused, result.decision
+    assert short in result.text and any(quoted in c.quote for c in result.citations)
+    assert _exact(result, {c.source: load_file(SEED).text for c in result.citations})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", [
+    "What does Article 9 of the security treaty say about cyberattacks?",  # class 3: a subject never mentioned
+    "What is the capital of France?",
+    "How much money does Japan spend to support U.S. military personnel?",  # on topic, not in the article
+])
+def test_default_model_refuses_what_the_article_does_not_say(default_model, question):
+    result = default_model.answer(question)
+    assert result.refused and not result.citations, result.decision
+
+
+@pytest.mark.slow
+def test_default_model_condenses_follow_ups(default_model):
+    follow = default_model.answer("Who did he meet with?", history=[
+        {"role": "user", "content": "What did Mike Pompeo say?"},
+        {"role": "assistant", "content": "He said a cyberattack could be an armed attack [1]."}])
+    assert "Pompeo" in follow.question
+    assert any("Pompeo" in p.text for p in follow.passages)

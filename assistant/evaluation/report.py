@@ -36,6 +36,7 @@ def table(header: list[str], rows: list[list]) -> str:
 
 def _pipeline_sections(m: dict) -> list[str]:
     refusal, total, first = m["refusal"], m["latency_total"], m["latency_first_token"]
+    evidence = m.get("latency_evidence") or {"p50": None, "p95": None}
     return [
         "## Refusals, citations, latency",
         table(["metric", "value"], [
@@ -46,6 +47,7 @@ def _pipeline_sections(m: dict) -> list[str]:
             ["citation precision (answer sentence supported by its quote)", m["citation_precision"]],
             *([[f"faithfulness (LLM judge `{m['judge']}`)", m["faithfulness"]]] if m.get("judge") else []),
             ["latency p50 / p95 (s)", f"{fmt(total['p50'], 2)} / {fmt(total['p95'], 2)}"],
+            ["first evidence shown p50 / p95 (s)", f"{fmt(evidence['p50'], 2)} / {fmt(evidence['p95'], 2)}"],
             ["time to first token p50 / p95 (s)", f"{fmt(first['p50'], 2)} / {fmt(first['p95'], 2)}"],
         ]),
         (JUDGED.format(judge=m["judge"], unparsed=m["judge_unparsed"]) if m.get("judge") else NOT_COMPUTED)
@@ -55,14 +57,23 @@ def _pipeline_sections(m: dict) -> list[str]:
 
 def _question_rows(m: dict, score_columns: list[str]) -> str:
     score_columns = [*score_columns, *(["faithfulness"] if m.get("judge") else [])]
-    header = ["id", "question", "expected", "answer", "refused", "citations", *score_columns, "s"]
+    header = ["id", "question", "expected", "short answer", "answer", "refused", "why", "citations",
+              *score_columns, "s"]
     rows = [
         [r["id"], ("(follow-up) " if r.get("history") else "") + r["question"],
-         r["expected"] or "(unanswerable)", r["answer"], r["refused"], r["citations"],
-         *[r.get(c) for c in score_columns], fmt(r["seconds"], 2)]
+         r["expected"] or "(unanswerable)", r.get("short_answer", ""), r["answer"], r["refused"],
+         _why(r), r["citations"], *[r.get(c) for c in score_columns], fmt(r["seconds"], 2)]
         for r in m["questions"]
     ]
     return table(header, rows)
+
+
+def _why(row: dict) -> str:
+    """The decision in a few words: what was shown and how sure the calibrated model was."""
+    sure = row.get("p_keep") if row.get("kept") == "answer" else row.get("p_evidence")
+    if sure is None:
+        sure = row.get("p_keep") if row.get("p_keep") is not None else row.get("p_evidence")
+    return f"{row.get('kept') or 'refused'}: {row.get('reason', '')}" + (f" (p {sure:.2f})" if sure is not None else "")
 
 
 def _header(title: str, m: dict) -> list[str]:
@@ -83,7 +94,8 @@ def render_seed(m: dict) -> str:
             ["MRR", retrieval["mrr"]],
             ["nDCG@10", retrieval["ndcg@10"]],
             ["exact match", answer["em"]],
-            ["token F1", answer["f1"]],
+            ["token F1 of the whole answer", answer["f1"]],
+            ["token F1 of the short answer", answer.get("short_f1")],
             ["gold answer contained in the answer", answer["contains"]],
             ["citation recall (a gold span is cited)", m["citation_recall"]],
         ]),
@@ -94,7 +106,7 @@ def render_seed(m: dict) -> str:
         "## Per question",
         "Reproduce one with `assistant ask \"<question>\" --llm <backend> --json` (follow-ups need their "
         "history: use the Python API's `answer(question, history=...)`).",
-        _question_rows(m, [f"hit@{k}", "f1", "contains"]),
+        _question_rows(m, [f"hit@{k}", "short_f1", "contains"]),
     ]
     return "\n\n".join(parts) + "\n"
 
@@ -104,14 +116,18 @@ def render_squad2(m: dict) -> str:
     parts = _header(f"SQuAD 2.0 suite: {m['n']} questions ({m['n_answerable']} answerable)", m) + [
         f"Data `{m['data']}`; sample drawn with random.Random({m['sample_seed']}). Official scoring: SQuAD "
         "normalisation, max over gold answers; an unanswerable question scores 1 only when the system refuses. "
-        "The prediction is the answer text without [n] markers, or \"\" for a refusal. Our answers are whole "
-        "cited sentences, so exact match is low by construction; 'contains' says whether the gold span is in them.",
+        "Two predictions are scored: the short answer the reader sees first (a name, a date, a clause), and the "
+        "whole answer text without [n] markers (short answer and the sentences it quotes); a refusal predicts \"\". "
+        "'contains' says whether a gold span is in the whole answer. The questions come from the test articles only: "
+        "the answer decision was calibrated on the other half (eval/calibrate.py).",
         "## Scores",
         table(["metric", "value"], [
-            ["overall EM", overall["em"]],
-            ["overall F1", overall["f1"]],
-            ["answerable EM", has["em"]],
-            ["answerable F1", has["f1"]],
+            ["overall F1 of the short answer (SQuAD's own measure)", overall.get("short_f1")],
+            ["overall EM of the short answer", overall.get("short_em")],
+            ["overall F1 / EM of the whole answer", f"{fmt(overall['f1'])} / {fmt(overall['em'])}"],
+            ["answerable: F1 of the short answer", has.get("short_f1")],
+            ["answerable: EM of the short answer", has.get("short_em")],
+            ["answerable: F1 / EM of the whole answer", f"{fmt(has['f1'])} / {fmt(has['em'])}"],
             ["answerable: gold contained in the answer", has["contains"]],
             [f"answerable: gold paragraph retrieved (hit@{k})", has[f"hit@{k}"]],
             ["unanswerable: abstain accuracy", m["no_answer"]["abstain_accuracy"]],
@@ -119,7 +135,7 @@ def render_squad2(m: dict) -> str:
         *_pipeline_sections(m),
         "## Per question",
         "<details><summary>All questions</summary>\n\n"
-        + _question_rows(m, ["gold_passage", f"hit@{k}", "em", "f1", "contains"]) + "\n\n</details>",
+        + _question_rows(m, ["gold_passage", f"hit@{k}", "short_f1", "f1", "contains"]) + "\n\n</details>",
     ]
     return "\n\n".join(parts) + "\n"
 

@@ -128,9 +128,11 @@ def score(q: Question, row: dict, answer: Answer, spans: list[Span], k: int) -> 
     guess = prediction(answer)
     scored = {**row, **retrieval_scores(answer.passages, spans, k)}
     if q.answerable:
+        short = "" if answer.refused else answer.short_answer
         scored.update(
             em=exact_match(guess, q.answers) if q.answers else None,
             f1=token_f1(guess, q.answers) if q.answers else None,
+            short_f1=token_f1(short, q.answers) if q.answers else None,
             contains=float(contains_gold(guess, q.answers)) if q.answers else None,
             citation_recall=citation_recall([(c.source, c.start, c.end) for c in answer.citations], spans),
         )
@@ -173,7 +175,7 @@ def run(settings: Settings, *, questions_file: Path, corpus: Path, limit: int | 
         "n_answerable": len(answerable),
         "retrieval": {name: mean(r[name] for r in answerable)
                       for name in (f"hit@{k}", f"recall@{k}", "mrr", f"ndcg@{NDCG_K}")},
-        "answer": {name: mean(r[name] for r in answerable) for name in ("em", "f1", "contains")},
+        "answer": {name: mean(r[name] for r in answerable) for name in ("em", "f1", "contains", "short_f1")},
         "citation_recall": mean(r["citation_recall"] for r in answerable),
         **pipeline_summary(rows, [not r["answerable"] for r in rows], judge),
         "by_kind": by_kind,

@@ -7,6 +7,8 @@ page with its logins and a bounded answer queue.
 
 from __future__ import annotations
 
+import threading
+
 from dataclasses import replace
 from pathlib import Path
 
@@ -148,6 +150,8 @@ def launch(
     report = assistant.ensure_indexed()
     if report is not None:
         print(f"Indexed {settings.seeds_dir}: {report.summary()}", flush=True)
+    # the model loads and reads its fixed instructions while the page starts, not on the first question
+    threading.Thread(target=assistant.warm_up, name="warm-up", daemon=True).start()
     if accounts and not accounts.editors and len(accounts.users) > 1:
         print("Every user may add and remove documents: set ASSISTANT_EDITORS to name those who may.", flush=True)
     return serve(build_ui(assistant, accounts), settings, accounts, host, port, prevent_thread_lock)
