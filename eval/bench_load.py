@@ -103,14 +103,14 @@ def ask(client: Client, question: str) -> dict:
     return {"question": question, "seconds": time.perf_counter() - started, **outcome}
 
 
-def burst(url: str, questions: list[str], n: int) -> dict:
-    """``n`` users, each with its own client, ask at the same moment."""
+def at_once(url: str, questions: list[str], n: int, call) -> tuple[list[dict], float]:
+    """``n`` users, each with its own client, make ``call(client, question)`` at the same moment: results, wall time."""
     clients = [new_client(url) for _ in range(n)]
     start_line = threading.Barrier(n)
 
     def user(i: int) -> dict:
         start_line.wait()
-        return ask(clients[i], questions[i % len(questions)])
+        return call(clients[i], questions[i % len(questions)])
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=n) as pool:
@@ -118,7 +118,12 @@ def burst(url: str, questions: list[str], n: int) -> dict:
     wall = time.perf_counter() - started
     for client in clients:
         client.close()
-    return summarize(calls, wall)
+    return calls, wall
+
+
+def burst(url: str, questions: list[str], n: int) -> dict:
+    """``n`` users, each with its own client, ask at the same moment."""
+    return summarize(*at_once(url, questions, n, ask))
 
 
 def sequential(url: str, questions: list[str], n: int) -> dict:
@@ -185,19 +190,7 @@ def bounded_call(client: Client, question: str) -> dict:
 
 def bounded(url: str, questions: list[str], n: int, queue_size: int) -> dict:
     """``n`` askers at once against the bound: each answered or told busy (within BUSY_WITHIN), no errors."""
-    clients = [new_client(url) for _ in range(n)]
-    start_line = threading.Barrier(n)
-
-    def user(i: int) -> dict:
-        start_line.wait()
-        return {"question": questions[i % len(questions)], **bounded_call(clients[i], questions[i % len(questions)])}
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        calls = list(pool.map(user, range(n)))
-    wall = time.perf_counter() - started
-    for client in clients:
-        client.close()
+    calls, wall = at_once(url, questions, n, lambda client, q: {"question": q, **bounded_call(client, q)})
     answered = [c for c in calls if c["outcome"] == "answered"]
     busy = [c for c in calls if c["outcome"] == "busy"]
     errors = [c for c in calls if c["outcome"] == "error"]

@@ -122,13 +122,19 @@ def auc(scores: list[float], positive: list[bool]) -> float | None:
 GRID = [round(x, 2) for x in np.arange(0.05, 1.0, 0.05)]
 
 
+def answer_right(row: dict) -> bool:
+    """A kept answer is right when its short answer is, or the quote it rests on holds the gold answer (the reader
+    then sees it, as SQuAD's "gold in answer" counts it)."""
+    return row["draft_right"] or row["support_right"]
+
+
 def outcome(row: dict, keep: dict, t_keep: float, fallback: dict, t_fallback: float) -> tuple[str, bool]:
     """(what was shown, whether that is right) for one question under these models and thresholds."""
     if row["gated"]:
         return "refused", not row["answerable"]
     s = row["signals"]
     if s["grounded"] and answering.probability(keep, s) >= t_keep:
-        return "answer", row["draft_right"]
+        return "answer", answer_right(row)
     if answering.probability(fallback, s) >= t_fallback:
         return "evidence", row["top_right"]
     return "refused", not row["answerable"]
@@ -154,7 +160,7 @@ def best_thresholds(rows, keep, fallback) -> tuple[float, float]:
 def fit_models(rows: list[dict], keep_names: list[str], fallback_names: list[str]):
     grounded = [r for r in rows if not r["gated"] and r["signals"]["grounded"]]
     open_rows = [r for r in rows if not r["gated"]]
-    keep = as_model(keep_names, logistic(features(grounded, keep_names), np.array([r["draft_right"] for r in grounded])))
+    keep = as_model(keep_names, logistic(features(grounded, keep_names), np.array([answer_right(r) for r in grounded])))
     fallback = as_model(fallback_names, logistic(features(open_rows, fallback_names),
                                                   np.array([r["top_right"] for r in open_rows])))
     return keep, fallback
@@ -201,18 +207,32 @@ def fit(args) -> None:
                                   max(1, len(rows) - len(answerable)),
             "reasons": sorted({r["gated"].split(" mentions")[0] for r in rows if r["gated"]}),
         },
-        "drafts": {"grounded": len(grounded), "right_among_grounded": sum(r["draft_right"] for r in grounded)},
+        "drafts": {"grounded": len(grounded), "right_among_grounded": sum(answer_right(r) for r in grounded),
+                   "short_right_among_grounded": sum(r["draft_right"] for r in grounded)},
         "CHECK_PRIOR": round(float(np.mean([r["signals"]["check"] for r in grounded])), 3) if grounded else None,
         "KEEP": keep, "KEEP_THRESHOLD": t_keep, "FALLBACK": fallback, "FALLBACK_THRESHOLD": t_fallback,
         "EXTRACTIVE": extractive, "EXTRACTIVE_THRESHOLD": t_extractive,
         "fitted": summary(rows, keep, t_keep, fallback, t_fallback),
         "extractive": summary(rows, never, 1.0, extractive, t_extractive),
         "cross_validated_accuracy": cross_validated(rows, KEEP_SIGNALS, FALLBACK_SIGNALS),
-        "signal_auc": {n: auc([r["signals"][n] for r in grounded], [r["draft_right"] for r in grounded])
+        "signal_auc": {n: auc([r["signals"][n] for r in grounded], [answer_right(r) for r in grounded])
                        for n in KEEP_SIGNALS},
         "ablation": {},
         "check_seconds_median": _median([r["timings"].get("total", 0) - r["timings"].get("first_token", 0)
                                          for r in grounded]),
+    }
+    # Mechanisms off, each refitted where it changes what is fitted.
+    cos_keep, cos_fb = fit_models(rows, ["cosine"], ["top_cosine"])
+    no_check_keep, no_check_fb = fit_models(rows, [n for n in KEEP_SIGNALS if n != "check"], FALLBACK_SIGNALS)
+    result["mechanisms"] = {
+        "all of it": result["fitted"],
+        "no fallback to the best evidence": summary(rows, keep, best_thresholds(rows, keep, never)[0], never, 1.0),
+        "no model answer kept (evidence only)": summary(rows, never, 1.0, fallback,
+                                                        best_thresholds(rows, never, fallback)[1]),
+        "no yes/no check": summary(rows, no_check_keep, *best_thresholds(rows, no_check_keep, no_check_fb)[:1],
+                                   no_check_fb, best_thresholds(rows, no_check_keep, no_check_fb)[1]),
+        "embedding score alone (the old gate)": summary(rows, cos_keep, best_thresholds(rows, cos_keep, cos_fb)[0],
+                                                        cos_fb, best_thresholds(rows, cos_keep, cos_fb)[1]),
     }
     for name in KEEP_SIGNALS:
         names = [n for n in KEEP_SIGNALS if n != name]
@@ -266,7 +286,15 @@ def render(r: dict) -> str:
         f"5-fold cross-validated accuracy (folds by article): {r['cross_validated_accuracy']:.3f}.",
         f"Gates (before any model): {r['gates']['answerable_gated']:.1%} of answerable and "
         f"{r['gates']['unanswerable_gated']:.1%} of unanswerable questions refused ({', '.join(r['gates']['reasons'])}).",
-        f"Grounded drafts: {r['drafts']['grounded']}, of which right: {r['drafts']['right_among_grounded']}.",
+        f"Grounded drafts: {r['drafts']['grounded']}; right (short answer or its quote holds the gold answer): "
+        f"{r['drafts']['right_among_grounded']}; short answer itself right: {r['drafts']['short_right_among_grounded']}.",
+        "",
+        "## Mechanisms on and off (refitted without each)",
+        "",
+        "| decision | accuracy | answerable right | answerable refused | unanswerable refused |",
+        "| --- | --- | --- | --- | --- |",
+        *[f"| {name} | {m['accuracy']:.3f} | {m['answerable_right']:.3f} | {m['answerable_refused']:.3f} | "
+          f"{m['unanswerable_refused']:.3f} |" for name, m in r["mechanisms"].items()],
         "",
         "## Each signal (KEEP): AUC alone on grounded drafts, and the model without it",
         "",

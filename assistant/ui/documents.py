@@ -20,9 +20,6 @@ class DocumentsPanel:
         self.page = page
         self.assistant = page.assistant
 
-    def choices(self) -> list[tuple[str, str]]:
-        return [(short_name(d["source"]), d["source"]) for d in self.assistant.index.documents()]
-
     def build(self) -> None:
         settings = self.page.settings
         self.upload = gr.File(
@@ -41,7 +38,7 @@ class DocumentsPanel:
         )
         with gr.Row() as self.removal:
             self.to_remove = gr.Dropdown(
-                choices=self.choices(), label="Remove a document", scale=3, elem_id="remove-choice"
+                choices=self.page.document_choices(), label="Remove a document", scale=3, elem_id="remove-choice"
             )
             self.remove = gr.Button("Remove", variant="secondary", scale=1, min_width=90, elem_id="remove")
 
@@ -79,7 +76,7 @@ class DocumentsPanel:
         return gr.File(visible=editor), gr.Row(visible=editor), "" if editor else READER_NOTE
 
     def show(self):
-        return documents_html(self.assistant.index.documents()), gr.Dropdown(choices=self.choices(), value=None)
+        return documents_html(self.assistant.index.documents()), gr.Dropdown(choices=self.page.document_choices(), value=None)
 
     def accept(self, upload: gr.UploadButton) -> None:
         """An upload control (this panel's, or the empty chat's) that adds documents; the index changed after."""

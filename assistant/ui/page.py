@@ -28,6 +28,7 @@ import gradio as gr
 
 from ..api import Assistant
 from .auth import Accounts
+from .render import short_name
 
 PRIVATE = {"api_visibility": "private"}  # page events are not API endpoints; /ask is the one API
 QUICK = {"queue": False, "show_progress": "hidden", **PRIVATE}  # cheap updates that take no queue slot
@@ -59,6 +60,10 @@ class Page:
                 after.change(fn, inputs, outputs, **QUICK)
             else:
                 after.then(fn, inputs, outputs, **QUICK)
+
+    def document_choices(self) -> list[tuple[str, str]]:
+        """(file name, source) of every indexed document, for the panels that pick documents."""
+        return [(short_name(d["source"]), d["source"]) for d in self.assistant.index.documents()]
 
     def can_edit(self, request: gr.Request | None) -> bool:
         """Whether the person behind ``request`` may add or remove documents (everyone, without logins)."""

@@ -8,7 +8,6 @@ import glob
 import gradio as gr
 
 from .page import INDEX_CHANGED, Page
-from .render import short_name
 
 
 def patterns(chosen: list[str] | None) -> list[str] | None:
@@ -22,12 +21,9 @@ class ScopePanel:
         self.page = page
         self.assistant = page.assistant
 
-    def choices(self) -> list[tuple[str, str]]:
-        return [(short_name(d["source"]), d["source"]) for d in self.assistant.index.documents()]
-
     def build(self) -> None:
         self.page.scope = self.selector = gr.Dropdown(
-            choices=self.choices(),
+            choices=self.page.document_choices(),
             value=[],
             multiselect=True,
             label="Ask within",
@@ -36,7 +32,7 @@ class ScopePanel:
         )
 
     def follow(self, chosen: list[str] | None):
-        choices = self.choices()
+        choices = self.page.document_choices()
         present = {source for _, source in choices}
         return gr.Dropdown(choices=choices, value=[s for s in chosen or [] if s in present])
 
