@@ -7,7 +7,7 @@ One question goes through these steps (``Assistant.stream`` runs them; the chain
 2. ``select_evidence``: the few sentences of the retrieved passages most likely to hold the answer (meaning +
    rarity-weighted word overlap), with the sentence before one that starts with "He", "It", "This"…; shown to the
    user at once and given to the model instead of whole passages, so its prompt stays small.
-3. The model replies ``[n] short answer`` (or NONE); ``parse_draft`` reads that, and its first-token probability
+3. The model replies ``short answer [n]`` (or NONE); ``parse_draft`` reads that, and its first-token probability
    of declining when the backend reports it.
 4. ``decide``: keep the short answer when what it adds is in the sentence it cites (``grounded``) and the evidence
    answers *this* question: a calibrated logistic model over the question's focus coverage, the embedding score,
@@ -157,7 +157,8 @@ _MARKERS = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 
 
 def parse_draft(text: str, n_evidence: int, p_decline: float | None = None) -> Draft:
-    """``[2] Patrick Shanahan`` -> Draft("Patrick Shanahan", [1]); NONE, "I don't know" or markers alone decline."""
+    """``Patrick Shanahan [2]`` (or ``[2] Patrick Shanahan``) -> Draft("Patrick Shanahan", [1]); NONE, "I don't know"
+    or markers alone decline."""
     line = text.strip().splitlines()[0].strip() if text.strip() else ""
     cited = [int(n) - 1 for group in _MARKERS.findall(line) for n in group.split(",")]
     cited = list(dict.fromkeys(i for i in cited if 0 <= i < n_evidence))
@@ -244,6 +245,7 @@ def measure(question: str, draft: Draft | None, chosen: list[int], evidence: lis
         "p_decline": (draft.p_decline if draft.p_decline is not None else float(draft.declined)) if draft else 0.0,
         "check": check if check is not None else CHECK_PRIOR,
         "grounded": float(bool(chosen)),
+        "echo": _echo(draft.short, question) if said else 0.0,
         "top_coverage": top_coverage,
         "top_cosine": evidence[0].cosine,
         "relevance": max(p.relevance for p in passages),
@@ -251,6 +253,12 @@ def measure(question: str, draft: Draft | None, chosen: list[int], evidence: lis
 
 
 Check = Callable[[str, str, str], "float | None"]  # (question, answer, quote) -> the model's P(yes)
+
+
+def _echo(short: str, question: str) -> float:
+    """Share of the answer's words taken from the question: an answer made of them says nothing new."""
+    words = questions.stems(short)
+    return len(words & questions.stems(question)) / len(words) if words else 0.0
 
 
 def decide(question: str, passages: list[Passage], evidence: list[Scored], draft: Draft | None, backend: str,

@@ -95,7 +95,7 @@ def build_chain(
     generate = (
         RunnableLambda(lambda x: {"evidence": format_evidence(x["evidence"]), "question": x["standalone"]})
         | load_prompt("answer")
-        | answer_llm
+        | answer_llm.bind(stop=["\n"])  # one line: the short answer and its marker
     )
     # Nothing to answer from: no generation is spent (and the model is not tempted to answer from memory).
     draft = RunnableBranch((lambda x: not x["evidence"], RunnableLambda(lambda x: AIMessageChunk(content=""))),

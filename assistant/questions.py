@@ -30,6 +30,9 @@ _ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
            "november", "december")
 _MONTH_ABBREVIATIONS = {m[:3]: m for m in _MONTHS} | {"sept": "september"}
+_NUMBER_WORDS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())}
 RARE_CAP = 5.0  # weight of a word wordfreq has never seen (names, coinages)
 
 
@@ -45,7 +48,8 @@ def fold(text: str) -> str:
 
 
 def _norm(word: str) -> str:
-    word = _MONTH_ABBREVIATIONS.get(word, _ORDINAL.sub(r"\1", word))
+    """"Apr" is "april", "19th" is "19", "three" is "3": as a reader would match them."""
+    word = _NUMBER_WORDS.get(word) or _MONTH_ABBREVIATIONS.get(word, _ORDINAL.sub(r"\1", word))
     return _stemmer().stemWord(word)
 
 

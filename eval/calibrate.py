@@ -77,6 +77,7 @@ def collect(args) -> None:
             row = {"id": q["id"], "answerable": not q["is_impossible"], "article": squad2.article(q),
                    "gated": answer.decision.get("reason", "") if not answer.decision.get("signals") else "",
                    "signals": answer.decision.get("signals", {}), "timings": answer.timings,
+                   "draft": answer.decision.get("draft", ""), "support": answer.decision.get("support", []),
                    **labels(q, answer.decision)}
             sink.write(json.dumps(row) + "\n")
             sink.flush()
@@ -183,7 +184,7 @@ def cross_validated(rows: list[dict], keep_names, fallback_names, folds: int = 5
     return right / len(rows)
 
 
-KEEP_SIGNALS = ["coverage", "cosine", "type_fit", "p_decline", "check"]
+KEEP_SIGNALS = ["coverage", "cosine", "type_fit", "p_decline", "check", "echo"]
 FALLBACK_SIGNALS = ["top_coverage", "top_cosine", "p_decline"]
 EXTRACTIVE_SIGNALS = ["top_coverage", "top_cosine"]
 

@@ -46,8 +46,11 @@ def sync_with_progress(index: Index, docs: Sequence[SourceDocument], root: str, 
 
 
 def prediction(answer: Answer) -> str:
-    """The answer as SQuAD scores it: text without [n] markers; a refusal predicts no answer ("")."""
-    return "" if answer.refused else " ".join(_MARKERS.sub("", answer.text).split())
+    """The answer as SQuAD scores it: text without [n] markers or the quotation marks around quotes (typographic
+    marks SQuAD's normalisation would leave glued to the first and last words); a refusal predicts no answer."""
+    if answer.refused:
+        return ""
+    return " ".join(_MARKERS.sub("", answer.text).replace("\u201c", " ").replace("\u201d", " ").split())
 
 
 def cited_pairs(answer: Answer) -> list[tuple[str, str]]:
