@@ -13,7 +13,7 @@ from .citations import REFUSAL, is_decline, verify
 from .config import Settings, load_settings
 from .extractive import STRONG_EVIDENCE, answer_extractive
 from .retrieval import Retriever
-from .store import Index, Progress, SyncReport
+from .store import Index, Progress, SyncReport, index_exists
 from .types import Answer, Passage
 
 # Below this cosine between question and best passage nothing retrieved is on topic: refuse, and an LLM is
@@ -39,6 +39,14 @@ class QuestionError(ValueError):
 
 class EmptyIndexError(RuntimeError):
     """Nothing is indexed where the assistant looked: asking would only ever refuse (the message names the fix)."""
+
+
+def empty_index_message(settings: Settings) -> str:
+    where = (f"collection {settings.collection!r} on the Chroma server {settings.chroma_url}" if settings.chroma_url
+             else Path(settings.index_dir).absolute())
+    return (f"no documents are indexed in {where}. Index some first with `assistant ingest PATH` "
+            "(Python: Assistant(index_dir=...).ingest([PATH])), or point at an existing index with "
+            "ASSISTANT_INDEX_DIR, --index or index_dir=.")
 
 
 def clean_question(question: str, max_chars: int) -> str:
@@ -86,17 +94,35 @@ class Assistant:
             self._retriever = Retriever(self.index)
         return self._retriever
 
-    def ingest(self, paths: list[Path] | None = None, progress: Progress | None = None) -> SyncReport:
-        return self.index.sync(paths or [self.settings.seeds_dir], progress=progress)
+    def ingest(self, paths: list[Path] | None = None, progress: Progress | None = None, *,
+               follow_symlinks: bool = False) -> SyncReport:
+        """Index files and folders incrementally. A link leading outside the folder it was found in is skipped
+        with a reason unless ``follow_symlinks`` (an upload folder never follows them)."""
+        return self.index.sync(paths or [self.settings.seeds_dir], progress=progress, follow_symlinks=follow_symlinks)
 
     def ensure_indexed(self, progress: Progress | None = None) -> SyncReport | None:
-        """First use: index the seeds folder if the index holds no documents yet."""
-        if self.index.committed() or not Path(self.settings.seeds_dir).is_dir():
+        """The chat page's first start: index the seeds folder if the index holds no documents yet. Asking never
+        does this (an ``ask`` in another folder must not start indexing whatever ``seeds/`` it finds there)."""
+        if not Path(self.settings.seeds_dir).is_dir() or self.has_documents():
             return None
         return self.ingest(progress=progress)
 
+    def has_documents(self) -> bool:
+        """Whether any document is indexed; never creates an index folder to find out."""
+        if self._index is None and not index_exists(self.settings):
+            return False
+        return bool(self.index.committed())
+
+    def require_documents(self) -> None:
+        """Raise ``EmptyIndexError`` when nothing is indexed: every answer would be a refusal that reads exactly
+        like a real "the documents don't say"."""
+        if not self.has_documents():
+            raise EmptyIndexError(empty_index_message(self.settings))
+
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
-        return self.retriever.search(clean_question(question, self.settings.max_question_chars), k or self.settings.k)
+        question = clean_question(question, self.settings.max_question_chars)
+        self.require_documents()
+        return self.retriever.search(question, k or self.settings.k)
 
     @property
     def chain(self):
@@ -121,7 +147,7 @@ class Assistant:
         """Yields pieces of draft text as they are generated, then the final, verified ``Answer``."""
         started = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
-        self.ensure_indexed()
+        self.require_documents()
         timings: dict[str, float] = {}
         if self.settings.llm == "extractive" and self._chat_model is None:
             standalone = question

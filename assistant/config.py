@@ -19,6 +19,9 @@ for _name, _value in {
     "ANONYMIZED_TELEMETRY": "False",
     "GRADIO_ANALYTICS_ENABLED": "False",
     "TOKENIZERS_PARALLELISM": "false",
+    # loading bars of a 90 MB embedder say nothing to a user; `assistant -v` turns them back on
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
     # llama.cpp's busy-waiting threads starve each other on 2 shared cores (measured ~7x slower generation)
     "OMP_WAIT_POLICY": "PASSIVE",
 }.items():

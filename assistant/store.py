@@ -25,7 +25,7 @@ from langchain_core.documents import Document
 
 from .chunking import chunk_document, chunk_id, make_splitter
 from .config import Settings
-from .documents import SourceDocument, UnreadableFile, find_files, load_file, source_name
+from .documents import SourceDocument, UnreadableFile, link_name, find_files, load_file, source_name
 from .embeddings import count_tokens_fn, get_embeddings
 
 Progress = Callable[[int, int, str], None]  # (done, total, what is happening)
@@ -57,6 +57,11 @@ class SyncReport:
         )
 
 
+def index_exists(settings: Settings) -> bool:
+    """Whether there is an index to read: a local folder holding a Chroma store (a server is asked instead)."""
+    return bool(settings.chroma_url) or (Path(settings.index_dir) / "chroma.sqlite3").is_file()
+
+
 def make_client(settings: Settings):
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma_url:
@@ -69,6 +74,33 @@ def make_client(settings: Settings):
         )
     Path(settings.index_dir).mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
+
+
+def describe(settings: Settings) -> dict | None:
+    """What an index holds, read without loading the embedder or creating anything; None when there is no index.
+    For ``assistant status``."""
+    from chromadb.errors import NotFoundError
+
+    if not index_exists(settings):
+        return None
+    client = make_client(settings)
+    try:
+        try:
+            manifest = client.get_collection(f"{settings.collection}-manifest")
+            built_with = (client.get_collection(settings.collection).metadata or {}).get("embed_model")
+        except NotFoundError:
+            return {"documents": 0, "chunks": 0, "last_commit": None, "embed_model": None}
+        got = manifest.get(include=["metadatas"])
+        entries = {i: m for i, m in zip(got["ids"], got["metadatas"])}
+        committed = [e for i, e in entries.items() if i != GENERATION_ID and e.get("sha256")]
+        return {
+            "documents": len(committed),
+            "chunks": sum(e["chunks"] for e in committed),
+            "last_commit": entries.get(GENERATION_ID, {}).get("time"),
+            "embed_model": built_with,
+        }
+    finally:
+        client.close()
 
 
 class Index:
@@ -187,7 +219,8 @@ class Index:
 
     def _bump_generation(self) -> None:
         self._seen = uuid.uuid4().hex
-        self._manifest.upsert(ids=[GENERATION_ID], embeddings=[[1.0]], metadatas=[{"value": self._seen}], documents=[""])
+        self._manifest.upsert(ids=[GENERATION_ID], embeddings=[[1.0]], documents=[""],
+                              metadatas=[{"value": self._seen, "time": time.time()}])  # `assistant status` shows it
 
     def _drop_stale_chunks(self, source: str, keep_sha: str) -> None:
         if keep_sha:
@@ -266,20 +299,24 @@ class Index:
         """Bring the index in line with ``docs``; documents under ``roots`` that were not seen are removed."""
         return self._sync(((doc, None) for doc in docs), roots=list(roots), total=None, progress=progress)
 
-    def sync(self, paths: Iterable[Path], progress: Progress | None = None) -> SyncReport:
-        """Incremental ingest of files and folders."""
+    def sync(self, paths: Iterable[Path], progress: Progress | None = None, *,
+             follow_symlinks: bool = False) -> SyncReport:
+        """Incremental ingest of files and folders (links leading out of them are skipped unless followed)."""
         paths = [Path(p) for p in paths]
-        files = list(find_files(paths))
+        files = list(find_files(paths, follow_symlinks=follow_symlinks))
         max_bytes = int(self.settings.max_file_mb * 1024 * 1024)
 
         def load_all():
-            for path, root in files:
+            for path, root, outside in files:
+                if outside:
+                    yield None, (link_name(path), outside)
+                    continue
                 try:
                     yield load_file(path, root=root, max_bytes=max_bytes), None
                 except UnreadableFile as exc:
                     yield None, (source_name(path), exc.reason)
 
-        roots = sorted({root for _, root in files} | {p.as_posix() for p in paths if p.is_dir()})
+        roots = sorted({root for _, root, _ in files} | {p.as_posix() for p in paths if p.is_dir()})
         return self._sync(load_all(), roots=roots, total=len(files), progress=progress)
 
     def _sync(self, loaded, *, roots: list[str], total: int | None, progress: Progress | None) -> SyncReport:
