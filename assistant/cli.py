@@ -193,9 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
     ui.set_defaults(func=cmd_ui)
 
     ev = sub.add_parser("eval", help="run an evaluation suite and write metrics.json + report.md")
-    ev.add_argument("--suite", choices=["seed", "scifact", "squad2"], default="seed")
+    ev.add_argument("--suite", choices=["seed", "scifact", "squad2", "injection"], default="seed")
     ev.add_argument("--questions", type=Path, help="your own question file (seed suite format)")
-    ev.add_argument("--data", type=Path, help="benchmark data folder (default: ../shared/bench/<suite>)")
+    ev.add_argument("--data", type=Path,
+                    help="benchmark data folder (default: ../shared/bench/<suite>; injection: eval/injection)")
     ev.add_argument("--limit", type=int, help="at most this many questions")
     ev.add_argument("--out", type=Path, help="report folder (default: eval/reports/<suite>)")
     ev.add_argument("--judge", metavar="SPEC",

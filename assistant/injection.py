@@ -26,7 +26,9 @@ _F = re.IGNORECASE | re.UNICODE
 _ROLE_TAG = re.compile(
     r"<\|\s*(?:im_start|im_end|im_sep|system|user|assistant|endoftext|eot_id|start_header_id|end_header_id|"
     r"begin_of_text|end_of_text)\s*\|>|\[/?INST\]|<</?SYS>>|</?(?:system|instructions?|assistant)>|"
-    r"^\W{0,3}#{2,}\s*(?:instruction|system|response|new (?:task|instructions?)|human|assistant)\b",
+    r"^\W{0,3}#{2,}\s*(?:instruction|system|response|new (?:task|instructions?)|human|assistant)\b|"
+    # a chat message written as JSON: {"role": "system", "content": ...}
+    r"[\"']role[\"']\s*:\s*[\"'](?:system|assistant|developer|user|tool)[\"']",
     _F,
 )
 
@@ -70,6 +72,10 @@ _PRIOR = (
 _OVERRIDE = re.compile(
     rf"\b(?:{_OVERRIDE_VERB})\b[^.!?\n]{{0,50}}?\b(?:{_RULES_NOUN})\b|"
     rf"\b(?:{_OVERRIDE_VERB})\b\s+(?:(?:{_PRIOR})\s+){{1,3}}(?:[\w'-]+\s+)?(?:rules|context|text|conversation)\b|"
+    # an order to drop what came before: "Disregard the context and ...", "Forget everything above"
+    r"(?:^|[:;.!]\s*|\b(?:please|now|just|simply|then)\s+)(?:ignore|disregard|forget|skip)\s+(?:(?:all|any|the|this|"
+    r"that|everything|of)\s+)*(?:context|text|document|page|passage|article|above|conversation|everything|previous|"
+    r"prior|preceding)\b|"
     r"(?:忽略|无视|忽视|忘记|忘掉|不要理会)[^。！？\n]{0,20}(?:指令|指示|规则|提示|命令|说明)|"
     r"(?:以前|先前|之前|上述|上面)の?(?:指示|命令)を?(?:無視|忘れ)",
     _F,
@@ -178,6 +184,9 @@ _DICTATE = re.compile(
     r"context|questions?|this (?:document|text|page|file)|the (?:user|question|truth|real answer)|anything|"
     r"any(?:thing| of)|the above)\b|"
     r"\b(?:answer|respond|reply|output)\s+(?:with|in)\s+(?:only\s+)?[\"'“‘«]|"
+    r"\bas (?:your|the) (?:only|sole|entire|whole|final|complete) (?:answer|reply|response|output)\b|"
+    r"\b(?:append|add|prepend|insert|attach|include|put)\b[^.!?\n]{0,60}\b(?:to|in|at the (?:end|start|beginning|"
+    r"top|bottom) of|after|before)\s+(?:every|each|all|any|your)\s+(?:answers?|responses?|replies|reply|outputs?)\b|"
     r"\b(?:output|print|say|type|reply|answer|respond)\s+(?:only\s+)?(?:the\s+)?(?:word|phrase|text|string|message)\s+"
     r"[\"'“‘«]|"
     r"\b(?:reveal|print|output|repeat|show|leak|disclose)\s+(?:your|the)\s+(?:system\s+)?(?:prompt|instructions|"

@@ -110,12 +110,13 @@ def render(status: dict) -> str:
         lines.append(f"index: {where}: no index yet (`assistant ingest PATH` creates it)")
     else:
         built = f", embedded with {index['embed_model']}" if index["embed_model"] else ""
-        lines.append(f"index: {where}: {index['documents']} documents, {index['chunks']} chunks, "
+        documents = f"{index['documents']} document{'' if index['documents'] == 1 else 's'}"
+        lines.append(f"index: {where}: {documents}, {index['chunks']} chunks, "
                      f"last commit {index['last_commit'] or 'unknown'}{built}")
     if status["chroma_server"]:
         server = status["chroma_server"]
-        lines.append(f"chroma server: {server['url']}: "
-                     + (f"answers ({server['ms']} ms)" if server["answers"] else f"does not answer ({server['error']})"))
+        state = f"answers ({server['ms']} ms)" if server["answers"] else f"does not answer ({server['error']})"
+        lines.append(f"chroma server: {server['url']}: {state}")
     lines.append(f"embedder: {embedder['name']}: {embedder['path'] or embedder.get('note')}"
                  + ("" if embedder["present"] else " (missing)"))
     if "model_file" in llm:
