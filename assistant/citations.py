@@ -90,13 +90,15 @@ def verify(draft: str, passages: list[Passage], embeddings, question: str = "") 
         return Verified(text="", unsupported=[c for c, _ in claims])
     # Scored as "question + claim", as calibrated: a short answer ("Patrick Shanahan.") means little alone.
     support = support_matrix([f"{question} {c}".strip() for c, _ in claims], [e.text for e in evidence], embeddings)
+    # Grounded in what may be evidence, not the raw passage: an injected sentence must not vouch for its own echo.
+    evidence_text = {i: " ".join(e.text for e in evidence if e.passage == i) for i in range(len(passages))}
     kept: list[tuple[str, Sentence]] = []
     unsupported: list[str] = []
     for row, (claim, cited) in enumerate(claims):
         if any(claim == seen for seen, _ in kept):
             continue  # a small model sometimes repeats itself
         best = max(range(len(evidence)), key=lambda j: support[row, j])
-        if support[row, best] < CLAIM_THRESHOLD or not grounded(claim, question, passages[evidence[best].passage].text):
+        if support[row, best] < CLAIM_THRESHOLD or not grounded(claim, question, evidence_text[evidence[best].passage]):
             unsupported.append(claim)
             continue
         # The model's own citation stands when it is about as good as the best; otherwise it is re-attributed.
