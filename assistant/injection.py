@@ -19,8 +19,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
 
 _F = re.IGNORECASE | re.UNICODE
+
+
+def _words(*lines: str) -> str:
+    """One alternation of the words on ``lines`` (one line per language; languages share words, kept once)."""
+    return "|".join(dict.fromkeys(word for line in lines for word in line.split("|") if word))
+
 
 # A token or header of a chat template: nothing else writes these inside a document.
 _ROLE_TAG = re.compile(
@@ -34,40 +41,41 @@ _ROLE_TAG = re.compile(
 
 # "System: ..." opens a message in a chat transcript; as a label in a spec sheet ("System: Linux") it is data,
 # so it counts only when what follows addresses the model.
-_ROLE_LABEL = re.compile(r"^\W{0,3}(?:system|assistant|developer|ai|llm|sys)(?:\s+(?:prompt|message|note|override))?\s*:",
-                         _F)
+_ROLE_LABEL = re.compile(
+    r"^\W{0,3}(?:system|assistant|developer|ai|llm|sys)(?:\s+(?:prompt|message|note|override))?\s*:", _F
+)
 
 # "ignore/forget/override ... previous instructions", in the languages the patterns cover.
-_OVERRIDE_VERB = (
-    r"ignore|disregard|forget|override|bypass|skip|drop|discard|abandon|neglect|"
-    r"ignorez|ignorer|ignore|oubliez|oublie|oublier|"
-    r"ignoriere|ignorieren|ignoriert|vergiss|vergessen|missachte|missachten|"
-    r"ignora|ignorad|ignore|ignorar|olvida|olvide|olvidad|olvidar|"
-    r"ignori|ignorate|dimentica|dimenticate|"
-    r"esqueça|esquece|esquecer|desconsidere|desconsidera|"
-    r"negeer|negeren|vergeet|"
-    r"игнорируй|игнорируйте|игнорировать|забудь|забудьте|проигнорируй"
+_OVERRIDE_VERB = _words(
+    r"ignore|disregard|forget|override|bypass|skip|drop|discard|abandon|neglect",
+    r"ignorez|ignorer|ignore|oubliez|oublie|oublier",
+    r"ignoriere|ignorieren|ignoriert|vergiss|vergessen|missachte|missachten",
+    r"ignora|ignorad|ignore|ignorar|olvida|olvide|olvidad|olvidar",
+    r"ignori|ignorate|dimentica|dimenticate",
+    r"esqueça|esquece|esquecer|desconsidere|desconsidera",
+    r"negeer|negeren|vergeet",
+    r"игнорируй|игнорируйте|игнорировать|забудь|забудьте|проигнорируй",
 )
-_RULES_NOUN = (
-    r"instructions?|prompts?|directives?|directions|guidelines|commands|orders|system message|"
-    r"consignes?|règles|directives|"
-    r"anweisungen|anweisung|regeln|vorgaben|befehle|richtlinien|"
-    r"instrucciones|instrucción|reglas|indicaciones|órdenes|"
-    r"istruzioni|regole|indicazioni|"
-    r"instruções|instrução|regras|"
-    r"instructies|regels|opdrachten|"
-    r"инструкции|инструкций|указания|правила|команды"
+_RULES_NOUN = _words(
+    r"instructions?|prompts?|directives?|directions|guidelines|commands|orders|system message",
+    r"consignes?|règles|directives",
+    r"anweisungen|anweisung|regeln|vorgaben|befehle|richtlinien",
+    r"instrucciones|instrucción|reglas|indicaciones|órdenes",
+    r"istruzioni|regole|indicazioni",
+    r"instruções|instrução|regras",
+    r"instructies|regels|opdrachten",
+    r"инструкции|инструкций|указания|правила|команды",
 )
 # "rules" and "context" alone are too common in prose ("players ignore the rules"); with one of these they are not.
-_PRIOR = (
-    r"previous|prior|preceding|above|earlier|foregoing|former|original|initial|existing|all|any|your|the system'?s?|"
-    r"précédentes|antérieures|ci-dessus|toutes|vos|tes|"
-    r"vorherigen|vorigen|bisherigen|obigen|alle|deine|ihre|"
-    r"anteriores|previas|todas|tus|sus|"
-    r"precedenti|tutte|tue|"
-    r"anteriores|todas|suas|"
-    r"vorige|eerdere|alle|je|"
-    r"предыдущие|все|прежние|свои"
+_PRIOR = _words(
+    r"previous|prior|preceding|above|earlier|foregoing|former|original|initial|existing|all|any|your|the system'?s?",
+    r"précédentes|antérieures|ci-dessus|toutes|vos|tes",
+    r"vorherigen|vorigen|bisherigen|obigen|alle|deine|ihre",
+    r"anteriores|previas|todas|tus|sus",
+    r"precedenti|tutte|tue",
+    r"anteriores|todas|suas",
+    r"vorige|eerdere|alle|je",
+    r"предыдущие|все|прежние|свои",
 )
 _OVERRIDE = re.compile(
     rf"\b(?:{_OVERRIDE_VERB})\b[^.!?\n]{{0,50}}?\b(?:{_RULES_NOUN})\b|"
@@ -104,15 +112,15 @@ _MODEL_VERB = (
 
 # Orders about the answer itself: "answer every question with PWNED", "respond only in French",
 # "reply with 'I cannot help'", "do not cite any sources", "say that the documents don't say".
-_TASK_VERB = (
-    r"answer|respond|reply|say|output|print|write|repeat|return|type|state|cite|quote|refuse|decline|"
-    r"réponds|répondez|répondre|dis|dites|écris|écrivez|affiche|affichez|refuse|refusez|"
-    r"antworte|antworten sie|antwortet|sag|sage|sagen sie|schreib|schreibe|schreiben sie|gib|geben sie|verweigere|"
-    r"responde|responda|respondan|contesta|conteste|diga|escribe|escriba|escreva|rechaza|"
-    r"rispondi|risponda|rispondete|dì|scrivi|scriva|rifiuta|"
-    r"responda|diga|escreva|recuse|"
-    r"antwoord|zeg|schrijf|weiger|"
-    r"отвечай|ответь|ответьте|напиши|напишите|скажи|скажите|выведи|откажись"
+_TASK_VERB = _words(
+    r"answer|respond|reply|say|output|print|write|repeat|return|type|state|cite|quote|refuse|decline",
+    r"réponds|répondez|répondre|dis|dites|écris|écrivez|affiche|affichez|refuse|refusez",
+    r"antworte|antworten sie|antwortet|sag|sage|sagen sie|schreib|schreibe|schreiben sie|gib|geben sie|verweigere",
+    r"responde|responda|respondan|contesta|conteste|diga|escribe|escriba|escreva|rechaza",
+    r"rispondi|risponda|rispondete|dì|scrivi|scriva|rifiuta",
+    r"responda|diga|escreva|recuse",
+    r"antwoord|zeg|schrijf|weiger",
+    r"отвечай|ответь|ответьте|напиши|напишите|скажи|скажите|выведи|откажись",
 )
 _ANSWER_OBJECT = (
     r"(?:every|each|all|any|the|this|that|my|your|a|the user'?s?|user'?s?)\s+(?:following\s+|next\s+|future\s+)?"
@@ -208,9 +216,12 @@ _BOUNDARY = re.compile(
     r"message|rules)\b|"
     r"\bnew (?:task|instructions?|directive|system prompt|rules)\s*[:\-–—]|"
     r"\b(?:updated|revised|real|actual|hidden|secret|important|urgent|priority) (?:system )?instructions?\s*[:\-–—]|"
-    r"\b(?:fin du document|nouvelle (?:tâche|consigne|instruction)s?\s*:|ende des dokuments|neue (?:aufgabe|anweisung)"
-    r"(?:en)?\s*:|fin del documento|nueva (?:tarea|instrucción)\s*:|fine del documento|nuov[oa] (?:compito|istruzion[ei])"
-    r"\s*:|fim do documento|nova (?:tarefa|instrução)\s*:|einde van het document|nieuwe (?:taak|instructie)\s*:|"
+    r"\b(?:fin du document|nouvelle (?:tâche|consigne|instruction)s?\s*:|"
+    r"ende des dokuments|neue (?:aufgabe|anweisung)(?:en)?\s*:|"
+    r"fin del documento|nueva (?:tarea|instrucción)\s*:|"
+    r"fine del documento|nuov[oa] (?:compito|istruzion[ei])\s*:|"
+    r"fim do documento|nova (?:tarefa|instrução)\s*:|"
+    r"einde van het document|nieuwe (?:taak|instructie)\s*:|"
     r"конец документа|новая задача\s*:|новые инструкции\s*:)|"
     r"(?:文档结束|新任务[:：]|新的指令[:：]|新指令[:：])",
     _F,
@@ -241,6 +252,11 @@ def normalise(text: str) -> str:
 
 def reasons(sentence: str) -> list[str]:
     """Why ``sentence`` reads as an instruction to the model (empty when it does not)."""
+    return list(_reasons(sentence))
+
+
+@lru_cache(maxsize=8192)  # ~0.4 ms a sentence, and the same passages come back question after question
+def _reasons(sentence: str) -> tuple[str, ...]:
     text = normalise(sentence)
     found = []
     if _ROLE_TAG.search(text):
@@ -252,12 +268,12 @@ def reasons(sentence: str) -> list[str]:
                           ("boundary", _BOUNDARY)):
         if pattern.search(text):
             found.append(name)
-    return found
+    return tuple(found)
 
 
 def is_injection(sentence: str) -> bool:
     """True if ``sentence`` addresses the model that reads it rather than saying something about the world."""
-    return bool(reasons(sentence))
+    return bool(_reasons(sentence))
 
 
 def injected(sentences: Sequence[str]) -> list[bool]:
