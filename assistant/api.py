@@ -98,7 +98,8 @@ class Assistant:
                follow_symlinks: bool = False) -> SyncReport:
         """Index files and folders incrementally. A link leading outside the folder it was found in is skipped
         with a reason unless ``follow_symlinks`` (an upload folder never follows them)."""
-        return self.index.sync(paths or [self.settings.seeds_dir], progress=progress, follow_symlinks=follow_symlinks)
+        paths = paths or [self.settings.seeds_dir]
+        return self.index.sync(paths, progress=progress, follow_symlinks=follow_symlinks)
 
     def ensure_indexed(self, progress: Progress | None = None) -> SyncReport | None:
         """The chat page's first start: index the seeds folder if the index holds no documents yet. Asking never
