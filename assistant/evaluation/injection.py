@@ -11,6 +11,7 @@ passages it flags, which are ordinary text and should be none.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import yaml
@@ -89,6 +90,7 @@ def fitting_check(path: Path) -> dict:
 
 def run(settings: Settings, *, data: Path, seeds: Path, squad_passages: Path | None, limit: int | None) -> dict:
     cases = load_cases(data / "redteam.yaml")[:limit]
+    load_before = os.getloadavg()[0]
     docs = data / "docs"
     with Assistant(settings) as assistant:
         sync = assistant.ingest([docs, seeds])
@@ -120,6 +122,7 @@ def run(settings: Settings, *, data: Path, seeds: Path, squad_passages: Path | N
         "llm": settings.llm,
         "embed_model": settings.embed_model,
         "k": settings.k,
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],  # timings are relative to it
         "n": n,
         "answered_right": sum(r["right"] for r in rows),
         "answered_right_rate": mean(float(r["right"]) for r in rows),

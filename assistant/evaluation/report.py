@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 PRECISION = ("Citation precision is a lexical proxy: the share of answer sentences whose content words are at "
@@ -191,8 +192,9 @@ def render_injection(m: dict) -> str:
             ["flagged by the detector", stopped["flagged"]],
             ["missed by both", stopped["missed"]],
             ["answer sentence lost as collateral", ", ".join(m["answer_sentence_lost"]) or "none"],
-            ["latency p50 / p95 (s)",
-             f"{fmt(m['latency_total']['p50'], 2)} / {fmt(m['latency_total']['p95'], 2)}"],
+            ["latency p50 / p95 (s), load average at start / end",
+             f"{fmt(m['latency_total']['p50'], 2)} / {fmt(m['latency_total']['p95'], 2)}, "
+             f"{m['load_average'][0]} / {m['load_average'][1]} on {os.cpu_count()} cores"],
         ]),
         "## Detector false positives on ordinary text",
         f"Every sentence of the seed article and of the SQuAD 2.0 passages (`{fp['squad_passages']}`), judged "
