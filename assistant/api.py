@@ -17,7 +17,7 @@ from .feedback import FeedbackRow, append, feedback_path
 from .llm import first_token_probabilities
 from .retrieval import Retriever
 from .scope import resolve_scope
-from .store import Index, Progress, SyncReport
+from .store import Index, Progress, SyncReport, index_exists
 from .types import Answer, Evidence, Passage
 from .uploads import UploadReport, add_uploads, remove_document
 
@@ -33,6 +33,14 @@ class QuestionError(ValueError):
 
 class EmptyIndexError(RuntimeError):
     """Nothing is indexed where the assistant looked: asking would only ever refuse (the message names the fix)."""
+
+
+def empty_index_message(settings: Settings) -> str:
+    where = (f"collection {settings.collection!r} on the Chroma server {settings.chroma_url}" if settings.chroma_url
+             else Path(settings.index_dir).absolute())
+    return (f"no documents are indexed in {where}. Index some first with `assistant ingest PATH` "
+            "(Python: Assistant(index_dir=...).ingest([PATH])), or point at an existing index with "
+            "ASSISTANT_INDEX_DIR, --index or index_dir=.")
 
 
 def clean_question(question: str, max_chars: int) -> str:
@@ -89,8 +97,12 @@ class Assistant:
             self._retriever = Retriever(self.index)
         return self._retriever
 
-    def ingest(self, paths: list[Path] | None = None, progress: Progress | None = None) -> SyncReport:
-        return self.index.sync(paths or [self.settings.seeds_dir], progress=progress)
+    def ingest(self, paths: list[Path] | None = None, progress: Progress | None = None, *,
+               follow_symlinks: bool = False) -> SyncReport:
+        """Index files and folders incrementally. A link leading outside the folder it was found in is skipped
+        with a reason unless ``follow_symlinks`` (an upload folder never follows them)."""
+        paths = paths or [self.settings.seeds_dir]
+        return self.index.sync(paths, progress=progress, follow_symlinks=follow_symlinks)
 
     def add_uploads(self, files: list[tuple[Path, str]], progress: Progress | None = None) -> UploadReport:
         """Keep uploaded files (temporary path, the name the user gave) in ``docs_dir`` and index them."""
@@ -115,10 +127,23 @@ class Assistant:
         return append(feedback_path(self.settings.home), row)
 
     def ensure_indexed(self, progress: Progress | None = None) -> SyncReport | None:
-        """First use: index the seeds folder if the index holds no documents yet."""
-        if self.index.has_documents() or not Path(self.settings.seeds_dir).is_dir():
+        """The chat page's first start: index the seeds folder if the index holds no documents yet. Asking never
+        does this (an ``ask`` in another folder must not start indexing whatever ``seeds/`` it finds there)."""
+        if not Path(self.settings.seeds_dir).is_dir() or self.has_documents():
             return None
         return self.ingest(progress=progress)
+
+    def has_documents(self) -> bool:
+        """Whether any document is indexed; never creates an index folder to find out."""
+        if self._index is None and not index_exists(self.settings):
+            return False
+        return self.index.has_documents()
+
+    def require_documents(self) -> None:
+        """Raise ``EmptyIndexError`` when nothing is indexed: every answer would be a refusal that reads exactly
+        like a real "the documents don't say"."""
+        if not self.has_documents():
+            raise EmptyIndexError(empty_index_message(self.settings))
 
     def scope(self, sources: list[str] | None) -> list[str] | None:
         """The indexed sources that ``sources`` (globs on path or file name) select; None: every document."""
@@ -126,6 +151,7 @@ class Assistant:
 
     def retrieve(self, question: str, k: int | None = None, *, sources: list[str] | None = None) -> list[Passage]:
         question = clean_question(question, self.settings.max_question_chars)
+        self.require_documents()
         return self.retriever.search(question, k or self.settings.k, sources=self.scope(sources))
 
     @property
@@ -170,7 +196,7 @@ class Assistant:
         documents these patterns match (see ``scope``); None asks them all."""
         started = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
-        self.ensure_indexed()
+        self.require_documents()
         scope = self.scope(sources)
         timings: dict[str, float] = {}
         standalone, passages, blocked, evidence, draft, top = question, [], "", [], "", None

@@ -19,6 +19,9 @@ for _name, _value in {
     "ANONYMIZED_TELEMETRY": "False",
     "GRADIO_ANALYTICS_ENABLED": "False",
     "TOKENIZERS_PARALLELISM": "false",
+    # loading bars of a 90 MB embedder say nothing to a user; `assistant -v` turns them back on
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
     # llama.cpp's busy-waiting threads starve each other on 2 shared cores (measured ~7x slower generation)
     "OMP_WAIT_POLICY": "PASSIVE",
 }.items():
@@ -65,19 +68,39 @@ def _coerce(name: str, value):
     return kind(value)
 
 
-def load_settings(**overrides) -> Settings:
-    """Merge the sources by precedence; ``overrides`` are CLI flags (None means not given)."""
-    merged: dict = {}
-    config_file = Path(
+def config_file() -> Path:
+    """The TOML file settings are read from (it need not exist)."""
+    return Path(
         os.environ.get("ASSISTANT_CONFIG")
         or Path(os.environ.get("ASSISTANT_HOME") or _default_home()) / "config.toml"
     )
-    if config_file.is_file():
-        with config_file.open("rb") as fh:
-            merged.update({k: v for k, v in tomllib.load(fh).items() if k in _ENV})
-    merged.update({k: os.environ[env] for k, env in _ENV.items() if env in os.environ})
-    merged.update({k: v for k, v in overrides.items() if v is not None})
-    unknown = set(merged) - set(_ENV)
+
+
+def resolve_settings(**overrides) -> tuple[Settings, dict[str, str]]:
+    """Settings merged by precedence, and where each came from: "flag", "env ASSISTANT_X", "config PATH" or
+    "default". ``overrides`` are CLI flags (None means not given)."""
+    merged: dict = {}
+    origins: dict[str, str] = {}
+    path = config_file()
+    if path.is_file():
+        with path.open("rb") as fh:
+            from_file = {k: v for k, v in tomllib.load(fh).items() if k in _ENV}
+        merged.update(from_file)
+        origins.update(dict.fromkeys(from_file, f"config {path}"))
+    for name, env in _ENV.items():
+        if env in os.environ:
+            merged[name] = os.environ[env]
+            origins[name] = f"env {env}"
+    given = {k: v for k, v in overrides.items() if v is not None}
+    unknown = set(given) - set(_ENV)
     if unknown:
         raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
-    return replace(Settings(), **{k: _coerce(k, v) for k, v in merged.items()})
+    merged.update(given)
+    origins.update(dict.fromkeys(given, "flag"))
+    settings = replace(Settings(), **{k: _coerce(k, v) for k, v in merged.items()})
+    return settings, {name: origins.get(name, "default") for name in _ENV}
+
+
+def load_settings(**overrides) -> Settings:
+    """Merge the sources by precedence; ``overrides`` are CLI flags (None means not given)."""
+    return resolve_settings(**overrides)[0]

@@ -10,6 +10,7 @@ Anything that cannot be read becomes an ``UnreadableFile`` with a reason a perso
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import zipfile
 from bisect import bisect_right
@@ -126,12 +127,27 @@ def markdown_headings(text: str) -> list[tuple[int, str]]:
     return sorted(headings)
 
 
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+
+
+def _hidden(tag) -> bool:
+    return tag.has_attr("hidden") or bool(_HIDDEN_STYLE.search(tag.get("style") or ""))
+
+
 def _html(data: bytes, path: Path) -> tuple[str, str, list[tuple[int, str]]]:
+    """The text a reader of the page gets: comments (left out by get_text), scripts, styles and elements hidden
+    from everyone are not part of it; an image's alt text is, in the image's place, as a screen reader reads it."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(data, "html.parser")
     for tag in soup(["script", "style", "noscript", "template"]):
         tag.decompose()
+    for tag in soup.find_all(_hidden):
+        if not tag.decomposed:  # not already gone with a hidden parent
+            tag.decompose()
+    for image in soup.find_all("img"):
+        alt = " ".join((image.get("alt") or "").split())
+        image.replace_with(f"\n[image: {alt}]\n" if alt else "")
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     # The text is soup.get_text("\n") with each line stripped and blank lines dropped; a heading is noted where
     # its first string starts in that raw text, then moved to the output line holding it.
@@ -156,6 +172,63 @@ def _html(data: bytes, path: Path) -> tuple[str, str, list[tuple[int, str]]]:
     return "\n".join(lines), title, headings
 
 
+WHITE = 0.95  # a fill colour this close to white is invisible on a white page
+
+
+def _is_white(operator: bytes, operands: list) -> bool:
+    values = [float(v) for v in operands if isinstance(v, (int, float))]
+    if not values or len(values) != len(operands):
+        return False  # a pattern or a named colour: not plain white
+    if len(values) == 4 or operator == b"k":
+        return all(v <= 1 - WHITE for v in values)  # CMYK: no ink
+    return all(v >= WHITE for v in values)  # gray or RGB
+
+
+def _pdf_page_text(page) -> str:
+    """The page's text without text drawn in white, which a reader of the page never sees (a place to hide
+    instructions or planted facts). Invisible text (render mode 3) stays: it is how OCR layers scanned pages.
+
+    pypdf reports text in pieces, after the operators that drew it; a piece counts as white only if every
+    text-showing operator behind it drew in white, so mixed lines are kept (and left to the injection filter)."""
+    fill_white = [False]
+    saved: list[bool] = []
+    shown: list[bool] = []  # whiteness of each text-showing operator since the last piece came out
+    pieces: list[tuple[str, bool]] = []
+
+    def before(operator, operands, cm, tm):
+        if operator == b"q":
+            saved.append(fill_white[0])
+        elif operator == b"Q":
+            fill_white[0] = saved.pop() if saved else False
+        elif operator in (b"g", b"rg", b"k", b"sc", b"scn"):
+            fill_white[0] = _is_white(operator, operands)
+        elif operator == b"cs":
+            fill_white[0] = False  # a new colour space starts from black
+        elif operator in (b"Tj", b"TJ", b"'", b'"'):
+            shown.append(fill_white[0])
+
+    def visit(text, cm, tm, font, size):
+        white = bool(text.strip()) and bool(shown) and all(shown)
+        if text.strip():
+            shown.clear()
+        pieces.append((text, white))
+
+    text = page.extract_text(visitor_operand_before=before, visitor_text=visit) or ""
+    if not any(white for _, white in pieces):
+        return text  # pypdf's own text, exactly as before
+    kept: list[str] = []
+    after_white = False
+    for piece, white in pieces:
+        if not piece:
+            continue
+        if white or (after_white and not piece.strip()):  # the line break after a dropped line goes with it
+            after_white = white
+            continue
+        kept.append(piece)
+        after_white = False
+    return "".join(kept)
+
+
 def _pdf(path: Path) -> tuple[str, str, list[tuple[int, int]]]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
@@ -164,7 +237,7 @@ def _pdf(path: Path) -> tuple[str, str, list[tuple[int, int]]]:
         reader = PdfReader(path)
         if reader.is_encrypted:
             raise UnreadableFile(path, "encrypted PDF")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages = [_pdf_page_text(page) for page in reader.pages]
         title = (reader.metadata.title if reader.metadata else None) or ""
     except (PdfReadError, OSError, ValueError, KeyError, TypeError) as exc:
         raise UnreadableFile(path, f"malformed PDF ({exc.__class__.__name__}: {exc})") from exc
@@ -242,16 +315,76 @@ def load_file(path: Path, *, root: str = "", max_bytes: int = 50 * 1024 * 1024) 
     )
 
 
-def find_files(paths: Iterable[Path]) -> Iterator[tuple[Path, str]]:
-    """Every file under ``paths`` (sorted, hidden ones skipped) with the root it was found under."""
+def link_name(path: Path) -> str:
+    """How a link is named where it was found (``source_name`` would name what it points to)."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        return absolute.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return absolute.as_posix()
+
+
+def _leads_out(path: Path, folder: Path) -> str:
+    """Why ``path`` must not be read as part of ``folder`` (resolved): it resolves outside it; "" when it is inside."""
+    target = path.resolve()
+    if target == folder or target.is_relative_to(folder):
+        return ""
+    kind = "a folder" if target.is_dir() else "a file"
+    return f"links to {kind} outside {link_name(folder)} ({target}); give --follow-symlinks to index it"
+
+
+def _walk(folder: Path, follow_symlinks: bool) -> Iterator[tuple[Path, str]]:
+    """(file, reason it is skipped or "") for everything under ``folder``, hidden names left out."""
+    top = folder.resolve()
+    walked: set[Path] = set()
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=follow_symlinks):
+        here = Path(dirpath)
+        if follow_symlinks:
+            real = here.resolve()
+            if real in walked:  # a link back up the tree: walk each real folder once
+                dirnames[:] = []
+                continue
+            walked.add(real)
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        if not follow_symlinks:
+            # os.walk does not descend into linked folders; one leading outside is reported, one inside is
+            # walked under its real path anyway
+            for name in [d for d in dirnames if (here / d).is_symlink()]:
+                dirnames.remove(name)
+                if reason := _leads_out(here / name, top):
+                    yield here / name, reason
+        for name in filenames:
+            path = here / name
+            if name.startswith("."):
+                continue
+            if path.is_symlink() and not path.exists():
+                yield path, f"broken link (to {os.readlink(path)})"
+            elif path.is_file():
+                yield path, "" if follow_symlinks else _leads_out(path, top)
+
+
+def find_files(paths: Iterable[Path], *, follow_symlinks: bool = False) -> Iterator[tuple[Path, str, str]]:
+    """Every file under ``paths`` (sorted, hidden ones skipped) with the root it was found under, and why it must
+    not be read ("" when it may). Ingest stays where it was pointed: unless ``follow_symlinks``, a file that
+    resolves outside the folder it was found in (a link, a link to a folder, a ``..`` target) is reported instead of
+    read, so ``docs/passwd -> /etc/passwd`` never reaches the index."""
+    read: set[Path] = set()  # a file reached twice (through a link) is one document: its source is its real path
     for given in paths:
         given = Path(given)
         root = source_name(given)
-        if given.is_file():
-            yield given, root
-        elif given.is_dir():
-            for path in sorted(given.rglob("*")):
-                if path.is_file() and not any(part.startswith(".") for part in path.relative_to(given).parts):
-                    yield path, root
+        if given.is_dir():
+            found = sorted(_walk(given, follow_symlinks))
+        elif given.is_file():
+            # a file named directly is judged against the folder it is named in
+            folder = Path(os.path.normpath(given.absolute())).parent.resolve()
+            found = [(given, "" if follow_symlinks else _leads_out(given, folder))]
+        elif given.is_symlink():
+            raise FileNotFoundError(f"broken link: {given} -> {os.readlink(given)}")
         else:
             raise FileNotFoundError(f"no such file or folder: {given}")
+        for path, reason in found:
+            if not reason:
+                if path.resolve() in read:
+                    continue
+                read.add(path.resolve())
+            yield path, root, reason

@@ -15,15 +15,9 @@ from functools import lru_cache
 import numpy as np
 import pysbd
 
+from .injection import injected
 from .types import Passage
 
-# Sentences that address the reader's model ("ignore previous instructions…") are not evidence of anything:
-# they are never quoted, so a document cannot make the assistant repeat what it orders.
-_INSTRUCTION = re.compile(
-    r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|rules|prompt|above)\b|\bsystem prompt\b|"
-    r"\byou are now\b|\b(reply|respond|answer|output)\b.{0,30}\bonly with\b",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -60,12 +54,12 @@ def split_sentences(text: str) -> tuple[tuple[int, int], ...]:
 
 
 def passage_sentences(passages: list[Passage]) -> list[Sentence]:
-    return [
-        Sentence(i, p.text[s:e], p.start + s, p.start + e)
-        for i, p in enumerate(passages)
-        for s, e in split_sentences(p.text)
-        if not _INSTRUCTION.search(p.text[s:e])
-    ]
+    sentences = []
+    for i, p in enumerate(passages):
+        spans = split_sentences(p.text)
+        inert = injected([p.text[s:e] for s, e in spans])  # orders to the model are never evidence (injection.py)
+        sentences += [Sentence(i, p.text[s:e], p.start + s, p.start + e) for (s, e), bad in zip(spans, inert) if not bad]
+    return sentences
 
 
 class VectorCache:

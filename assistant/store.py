@@ -32,7 +32,7 @@ from langchain_core.documents import Document
 
 from .chunking import chunk_document, chunk_id, make_splitter
 from .config import Settings
-from .documents import SourceDocument, UnreadableFile, find_files, load_file, source_name
+from .documents import SourceDocument, UnreadableFile, find_files, link_name, load_file, source_name
 from .embeddings import count_tokens_fn, get_embeddings, identity
 from .lexical import LexicalIndex
 
@@ -75,6 +75,11 @@ class SyncReport:
         )
 
 
+def index_exists(settings: Settings) -> bool:
+    """Whether there is an index to read: a local folder holding a Chroma store (a server is asked instead)."""
+    return bool(settings.chroma_url) or (Path(settings.index_dir) / "chroma.sqlite3").is_file()
+
+
 def make_client(settings: Settings):
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma_url:
@@ -89,6 +94,43 @@ def make_client(settings: Settings):
     return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
 
 
+def lexical_path(settings: Settings) -> Path:
+    """Where the BM25 mirror of this index lives: beside a local folder, or this machine's copy for a server."""
+    if not settings.chroma_url:
+        return Path(settings.index_dir) / "lexical.sqlite3"
+    key = hashlib.sha256(f"{settings.chroma_url}\0{settings.collection}".encode()).hexdigest()[:16]
+    return settings.home / "lexical" / f"{settings.collection}-{key}.sqlite3"
+
+
+def describe(settings: Settings) -> dict | None:
+    """What an index holds, read without loading the embedder or creating anything; None when there is no index.
+    For ``assistant status``."""
+    from chromadb.errors import NotFoundError
+
+    if not index_exists(settings):
+        return None
+    client = make_client(settings)
+    try:
+        try:
+            manifest = client.get_collection(f"{settings.collection}-manifest")
+            meta = client.get_collection(settings.collection).metadata or {}
+            built_with = meta.get("embedder") or meta.get("embed_model")
+        except NotFoundError:
+            return {"documents": 0, "chunks": 0, "last_commit": None, "embed_model": None, "generation": None}
+        got = manifest.get(include=["metadatas"])
+        entries = {i: m for i, m in zip(got["ids"], got["metadatas"])}
+        committed = [e for i, e in entries.items() if i != GENERATION_ID and e.get("sha256")]
+        return {
+            "documents": len(committed),
+            "chunks": sum(e["chunks"] for e in committed),
+            "last_commit": entries.get(GENERATION_ID, {}).get("time"),
+            "embed_model": built_with,
+            "generation": entries.get(GENERATION_ID, {}).get("value"),
+        }
+    finally:
+        client.close()
+
+
 class Index:
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -99,14 +141,7 @@ class Index:
         self._cache: tuple[str, dict[str, dict], dict[str, str]] | None = None  # generation, manifest, committed
         self._open()
         self._seen = self.generation()
-        self.lexical = LexicalIndex(self._lexical_path())
-
-    def _lexical_path(self) -> Path:
-        if not self.settings.chroma_url:
-            return Path(self.settings.index_dir) / "lexical.sqlite3"
-        # this machine's mirror of that server's collection
-        key = hashlib.sha256(f"{self.settings.chroma_url}\0{self.settings.collection}".encode()).hexdigest()[:16]
-        return self.settings.home / "lexical" / f"{self.settings.collection}-{key}.sqlite3"
+        self.lexical = LexicalIndex(lexical_path(settings))
 
     def _open(self) -> None:
         self.client = make_client(self.settings)
@@ -261,8 +296,8 @@ class Index:
 
     def _bump_generation(self, seq: int) -> None:
         self._seen = uuid.uuid4().hex
-        self._manifest.upsert(ids=[GENERATION_ID], embeddings=[[1.0]], metadatas=[{"value": self._seen, "seq": seq}],
-                              documents=[""])
+        self._manifest.upsert(ids=[GENERATION_ID], embeddings=[[1.0]], documents=[""],  # `assistant status` shows time
+                              metadatas=[{"value": self._seen, "seq": seq, "time": time.time()}])
 
     def _drop_stale_chunks(self, source: str, keep_sha: str) -> None:
         if keep_sha:
@@ -346,20 +381,24 @@ class Index:
         """Bring the index in line with ``docs``; documents under ``roots`` that were not seen are removed."""
         return self._sync(((doc, None) for doc in docs), roots=list(roots), total=None, progress=progress)
 
-    def sync(self, paths: Iterable[Path], progress: Progress | None = None) -> SyncReport:
-        """Incremental ingest of files and folders."""
+    def sync(self, paths: Iterable[Path], progress: Progress | None = None, *,
+             follow_symlinks: bool = False) -> SyncReport:
+        """Incremental ingest of files and folders (links leading out of them are skipped unless followed)."""
         paths = [Path(p) for p in paths]
-        files = list(find_files(paths))
+        files = list(find_files(paths, follow_symlinks=follow_symlinks))
         max_bytes = int(self.settings.max_file_mb * 1024 * 1024)
 
         def load_all():
-            for path, root in files:
+            for path, root, outside in files:
+                if outside:
+                    yield None, (link_name(path), outside)
+                    continue
                 try:
                     yield load_file(path, root=root, max_bytes=max_bytes), None
                 except UnreadableFile as exc:
                     yield None, (source_name(path), exc.reason)
 
-        roots = sorted({root for _, root in files} | {p.as_posix() for p in paths if p.is_dir()})
+        roots = sorted({root for _, root, _ in files} | {p.as_posix() for p in paths if p.is_dir()})
         return self._sync(load_all(), roots=roots, total=len(files), progress=progress)
 
     def _sync(self, loaded, *, roots: list[str], total: int | None, progress: Progress | None) -> SyncReport:

@@ -20,7 +20,8 @@ def cli(*args, tmp_path, check=True):
     return done
 
 
-def test_ask_json_indexes_seeds_on_first_use(tmp_path):
+def test_ask_json(tmp_path):
+    cli("ingest", "--index", str(tmp_path / "ix"), tmp_path=tmp_path)  # asking never indexes: tests/test_first_use.py
     done = cli("ask", "What does Article 5 cover?", "--json", "--index", str(tmp_path / "ix"), "-k", "3",
                tmp_path=tmp_path)
     payload = json.loads(done.stdout)

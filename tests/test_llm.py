@@ -173,6 +173,16 @@ def test_assembly_concatenates_verifies_and_runs_once(tmp_path, fake_parts, monk
     assert assemble_gguf(parts, target, sha) == target
 
 
+def test_assembly_shows_one_progress_bar_saying_what_it_does(tmp_path, fake_parts, capsys):
+    parts, data = fake_parts
+    target = tmp_path / "model.gguf"
+    assemble_gguf(parts, target, hashlib.sha256(data).hexdigest())
+    shown = capsys.readouterr().err
+    assert "assembling model.gguf from 3 packaged parts (once)" in shown and "300k/300k" in shown
+    assemble_gguf(parts, target, hashlib.sha256(data).hexdigest())
+    assert capsys.readouterr().err == ""  # already there: nothing to show
+
+
 def test_changed_file_is_rehashed_and_rebuilt(tmp_path, fake_parts):
     parts, data = fake_parts
     target = tmp_path / "model.gguf"

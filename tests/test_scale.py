@@ -135,3 +135,20 @@ def test_llm_server_streams_a_verified_answer(
     assert final.backend.startswith("openai:smollm2")
     assert final.passages and "first_token" in final.timings
     assert_verified(final)
+
+
+def test_status_reads_a_chroma_server_without_changing_it(tmp_path, chroma_url, collection):
+    from assistant.status import gather
+
+    settings = dict(chroma_url=chroma_url, collection=collection, home=tmp_path / "home", llm="extractive")
+    before = gather(**settings)
+    assert before["chroma_server"]["answers"] is True and before["chroma_server"]["url"] == chroma_url
+    assert (before["index"]["documents"], before["index"]["chunks"]) == (0, 0)
+    names = {c.name for c in make_client(Settings(chroma_url=chroma_url)).list_collections()}
+    assert collection not in names and f"{collection}-manifest" not in names  # looking created nothing
+
+    with Assistant(make_settings(tmp_path, chroma_url=chroma_url, collection=collection)) as assistant:
+        report = assistant.ingest()
+    after = gather(**settings)["index"]
+    assert after["documents"] == 1 and after["chunks"] == report.chunks_written and after["last_commit"]
+    assert after["path"] is None and after["embed_model"] == "all-MiniLM-L6-v2"

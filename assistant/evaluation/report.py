@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 PRECISION = ("Citation precision is a lexical proxy: the share of answer sentences whose content words are at "
@@ -190,7 +191,47 @@ def render_scifact(m: dict, out: Path) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+def render_injection(m: dict) -> str:
+    n, fp, fit, stopped = m["n"], m["false_positives"], m["fitting"], m["stopped_by"]
+    parts = _header(f"Injection suite: {n} hostile documents", m) + [
+        f"Red-team set `{m['data']}/redteam.yaml`: each document holds an instruction aimed at the model next to the "
+        "sentence that answers its question; the whole set and the seed article share one index. *Answered right*: a "
+        "gold answer is in the answer. *Injected output shown*: the answer, its short form or a quote contains what "
+        "the injection orders (its payload). Attacks that only want a refusal show up as refusals.",
+        "## Results",
+        table(["metric", "value"], [
+            ["answered right", f"{m['answered_right']} / {n} ({fmt(m['answered_right_rate'])})"],
+            ["injected outputs shown", f"{m['injected_outputs']} / {n}"],
+            ["refusals", f"{m['refusals']} / {n}"],
+            ["injection retrieved with the answer's passage", f"{m['injection_retrieved']} / {n}"],
+            ["stopped by the loader (text no reader sees)", stopped["removed by the loader"]],
+            ["flagged by the detector", stopped["flagged"]],
+            ["missed by both", stopped["missed"]],
+            ["answer sentence lost as collateral", ", ".join(m["answer_sentence_lost"]) or "none"],
+            ["latency p50 / p95 (s), load average at start / end",
+             f"{fmt(m['latency_total']['p50'], 2)} / {fmt(m['latency_total']['p95'], 2)}, "
+             f"{m['load_average'][0]} / {m['load_average'][1]} on {os.cpu_count()} cores"],
+        ]),
+        "## Detector false positives on ordinary text",
+        f"Every sentence of the seed article and of the SQuAD 2.0 passages (`{fp['squad_passages']}`), judged "
+        f"alone: **{fp['flagged']} of {fp['sentences']}** flagged"
+        + (":" if fp["examples"] else "."),
+        *([table(["corpus", "sentence", "why"], [[e["corpus"], e["sentence"], e["reasons"]] for e in fp["examples"]])]
+          if fp["examples"] else []),
+        f"On its fitting set (eval/injection/detector.yaml): {fit['positives'] - len(fit['missed'])} of "
+        f"{fit['positives']} injections flagged, {len(fit['flagged'])} of {fit['negatives']} ordinary sentences "
+        "flagged.",
+        "## Per document",
+        table(["id", "language", "form", "hidden", "stopped by", "retrieved", "answer", "right", "injected", "refused"],
+              [[r["id"], r["language"], r["form"], r["hidden"] or "—", r["stopped_by"], r["injection_retrieved"],
+                r["answer"], r["right"], r["payload_shown"] or "—", r["refused"]] for r in m["questions"]]),
+    ]
+    return "\n\n".join(parts) + "\n"
+
+
 def render(m: dict, out: Path) -> str:
     if m["suite"] == "scifact":
         return render_scifact(m, out)
+    if m["suite"] == "injection":
+        return render_injection(m)
     return render_seed(m) if m["suite"] == "seed" else render_squad2(m)

@@ -1,8 +1,8 @@
 """`assistant eval`: run one suite, write metrics.json and report.md (plus a chart where one helps) to a folder.
 
-Suites never touch the user's own index: the seed suite indexes its corpus into a throw-away folder unless
-``--index`` names one, and the benchmarks keep theirs under ``<home>/bench-index/<suite>`` so a second run
-does not embed the corpus again.
+Suites never touch the user's own index: the seed and injection suites index their corpus into a throw-away
+folder unless ``--index`` names one, and the benchmarks keep theirs under ``<home>/bench-index/<suite>`` so a
+second run does not embed the corpus again.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from pathlib import Path
 
 from ..config import Settings, load_settings
 from ..feedback import feedback_path
-from . import feedback, report, scifact, seed, squad2
+from . import feedback, injection, report, scifact, seed, squad2
 from .judge import Judge
 
 REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO.parent / "shared" / "bench"  # the read-only benchmark data beside the project
-SUITES = ("seed", "scifact", "squad2", "feedback")
+SUITES = ("seed", "scifact", "squad2", "injection", "feedback")
 
 
 def default_out(suite: str) -> Path:
@@ -32,6 +32,9 @@ def _run(suite: str, settings: Settings, *, questions: Path | None, data: Path |
     if suite == "seed":
         return seed.run(settings, questions_file=Path(questions or REPO / "eval" / "questions.yaml"),
                         corpus=Path(data or settings.seeds_dir), limit=limit, judge=judge)
+    if suite == "injection":
+        return injection.run(settings, data=Path(data or REPO / "eval" / "injection"), seeds=REPO / "seeds",
+                             squad_passages=BENCH / "squad2" / "passages.jsonl", limit=limit)
     bench_data = Path(data or BENCH / suite)
     if not bench_data.is_dir():
         raise FileNotFoundError(f"no benchmark data at {bench_data} (give the folder with --data)")
@@ -59,8 +62,8 @@ def run_suite(
         raise ValueError(f"unknown suite {suite!r}; choose from {', '.join(SUITES)}")
     if questions is not None and suite != "seed":
         raise ValueError("--questions applies to the seed suite only")
-    if judge and suite in ("scifact", "feedback"):
-        raise ValueError("--judge applies to the suites that answer gold questions (seed, squad2)")
+    if judge and suite in ("scifact", "injection", "feedback"):
+        raise ValueError("--judge applies to the suites scored on answer faithfulness (seed, squad2)")
     if (feedback_file or user) and suite != "feedback":
         raise ValueError("--feedback and --user apply to the feedback suite only")
     if limit is not None and limit < 1:
@@ -73,7 +76,7 @@ def run_suite(
     with tempfile.TemporaryDirectory(prefix="assistant-eval-") as scratch:
         if index_dir is not None:
             folder = Path(index_dir)
-        elif suite == "seed":
+        elif suite in ("seed", "injection"):
             folder = Path(scratch) / "index"
         else:
             folder = settings.home / "bench-index" / suite
