@@ -43,7 +43,7 @@ def test_drafts_are_read(reply, short, cited, declined):
 # 1. Right drafts thrown away: a short right answer adds only words of its quote, so it is kept.
 @pytest.mark.parametrize("question, reply, expected", [
     ("Who is Japan's defense minister?", "[1] Takeshi Iwaya", "Iwaya"),
-    ("When did the officials make the statement?", "[1] 19 APR", "19 APR"),
+    ("On what date did the officials say a cyberattack could be an armed attack?", "[1] 19 APR", "19 APR"),
     ("In which new domains are countries pursuing superiority?",
      "[1] space and cyber and electromagnetic spectrum", "electromagnetic spectrum"),
 ])
@@ -83,7 +83,7 @@ def test_a_hesitant_decline_with_strong_evidence_is_answered_from_it(seed_assist
     question = "What is the United States obligated to do under Article 5?"
     passages = seed_assistant.retrieve(question)
     evidence = answering.select_evidence(question, passages, seed_assistant.vectors)
-    result = answering.decide(question, passages, evidence, Draft("", [], True, p_decline=0.3), "scripted")
+    result = answering.decide(question, passages, evidence, Draft("", [], True, p_decline=0.1), "scripted")
     assert not result.refused and result.decision["kept"] == "evidence"
     assert DEFEND in result.citations[0].quote and exact(result)
 

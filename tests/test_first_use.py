@@ -94,7 +94,7 @@ def test_status_reports_settings_with_their_origin_and_what_the_index_holds(fres
     llm = before["llm"]
     assert llm["provider"] == "llamacpp" and llm["present"] is True and llm["model_file"].endswith(".gguf")
     assert llm["size_bytes"] == Path(llm["model_file"]).stat().st_size
-    assert before["lexical"]["persistent"] is False
+    assert before["lexical"]["exists"] is False
     assert list(folder.iterdir()) == []  # looking creates nothing
 
     (folder / "docs").mkdir()
@@ -102,7 +102,7 @@ def test_status_reports_settings_with_their_origin_and_what_the_index_holds(fres
     cli(folder, env, "ingest", "docs", "--index", "ix")
     after = json.loads(cli(folder, env, "status", "--json", "--index", "ix").stdout)["index"]
     assert after["exists"] is True and after["documents"] == 1 and after["chunks"] >= 1
-    assert after["embed_model"] == "all-MiniLM-L6-v2"
+    assert after["embed_model"] == "all-MiniLM-L6-v2 (torch)"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", after["last_commit"])
 
     text = cli(folder, env, "status", "--index", "ix").stdout
@@ -141,7 +141,7 @@ def test_the_readme_example_works_pasted_into_a_fresh_folder(fresh):
     done = run(folder, env, "-c", example)
     lines = done.stdout.splitlines()
     assert lines[0].startswith("1 added")
-    assert lines[1] == "The Lindholm ferry leaves every 40 minutes from pier 3 [1]."
+    assert lines[1] == "\u201cThe Lindholm ferry leaves every 40 minutes from pier 3.\u201d [1]"  # quoted: no model
     assert lines[2].startswith("[1] my-docs/ferry.txt ") and lines[2].endswith(
         ": The Lindholm ferry leaves every 40 minutes from pier 3.")
     assert lines[3].startswith("no documents are indexed in ") and "an-empty-folder" in lines[3]

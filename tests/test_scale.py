@@ -18,7 +18,7 @@ from assistant import Assistant
 from assistant.config import Settings
 from assistant.documents import load_file
 from assistant.store import make_client
-from assistant.types import Answer
+from assistant.types import Answer, Evidence
 from tests.conftest import SEED, make_settings
 from tests.servers import ChromaServer
 from tests.test_llm import llama_server  # noqa: F401  (a fixture: the real server, started once per module)
@@ -129,8 +129,8 @@ def test_llm_server_streams_a_verified_answer(
     with Assistant(settings) as assistant:
         assistant.ingest()
         items = list(assistant.stream("What does Article 5 cover?"))
-    *pieces, final = items
-    assert isinstance(final, Answer)
+    evidence, *pieces, final = items
+    assert isinstance(evidence, Evidence) and isinstance(final, Answer)
     assert len(pieces) >= 2 and all(isinstance(p, str) for p in pieces)  # drafted piece by piece, not in one go
     assert final.backend.startswith("openai:smollm2")
     assert final.passages and "first_token" in final.timings
@@ -151,4 +151,4 @@ def test_status_reads_a_chroma_server_without_changing_it(tmp_path, chroma_url, 
         report = assistant.ingest()
     after = gather(**settings)["index"]
     assert after["documents"] == 1 and after["chunks"] == report.chunks_written and after["last_commit"]
-    assert after["path"] is None and after["embed_model"] == "all-MiniLM-L6-v2"
+    assert after["path"] is None and after["embed_model"] == "all-MiniLM-L6-v2 (torch)"
