@@ -66,6 +66,12 @@ def test_an_answer_from_the_models_memory_is_refused(seed_assistant):
     assert result.refused and "1960" not in result.text and result.unsupported == ["1960"]
 
 
+def test_an_answer_that_only_repeats_the_question_is_not_kept(seed_assistant):
+    question = "Under what conditions could a cyberattack count as an armed attack under Article 5?"
+    result = scripted(seed_assistant, "[1] Article 5").answer(question)
+    assert result.short_answer == "" and result.decision["support"] == [], result.decision
+
+
 # 3. A subject the documents never mention: refused before any model is asked.
 @pytest.mark.parametrize("question, missing", [
     ("What did Shinzo Abe say about Article 5?", "Shinzo, Abe"),
