@@ -171,6 +171,12 @@ def best_thresholds(rows, keep, fallback, max_refused: float = MAX_REFUSED) -> t
     return max(((a, b) for a in GRID for b in GRID), key=score)
 
 
+def at_best(rows, keep, fallback, max_refused: float = MAX_REFUSED) -> dict:
+    """The outcome of these models at their best thresholds (one grid search)."""
+    t_keep, t_fallback = best_thresholds(rows, keep, fallback, max_refused)
+    return summary(rows, keep, t_keep, fallback, t_fallback)
+
+
 def fit_models(rows: list[dict], keep_names: list[str], fallback_names: list[str]):
     grounded = [r for r in rows if not r["gated"] and r["signals"]["grounded"]]
     open_rows = [r for r in rows if not r["gated"]]
@@ -228,9 +234,7 @@ def fit(args) -> None:
         "EXTRACTIVE": extractive, "EXTRACTIVE_THRESHOLD": t_extractive,
         "fitted": summary(rows, keep, t_keep, fallback, t_fallback),
         "max_refused": MAX_REFUSED,
-        "operating_points": {str(cap): summary(rows, keep, *best_thresholds(rows, keep, fallback, cap)[:1], fallback,
-                                               best_thresholds(rows, keep, fallback, cap)[1])
-                             for cap in OPERATING_POINTS},
+        "operating_points": {str(cap): at_best(rows, keep, fallback, cap) for cap in OPERATING_POINTS},
         "extractive": summary(rows, never, 1.0, extractive, t_extractive),
         "cross_validated_accuracy": cross_validated(rows, KEEP_SIGNALS, FALLBACK_SIGNALS),
         "signal_auc": {n: auc([r["signals"][n] for r in grounded], [answer_right(r) for r in grounded])
@@ -244,21 +248,16 @@ def fit(args) -> None:
     no_check_keep, no_check_fb = fit_models(rows, [n for n in KEEP_SIGNALS if n != "check"], FALLBACK_SIGNALS)
     result["mechanisms"] = {
         "all of it": result["fitted"],
-        "no fallback to the best evidence": summary(rows, keep, best_thresholds(rows, keep, never)[0], never, 1.0),
-        "no model answer kept (evidence only)": summary(rows, never, 1.0, fallback,
-                                                        best_thresholds(rows, never, fallback)[1]),
-        "no yes/no check": summary(rows, no_check_keep, *best_thresholds(rows, no_check_keep, no_check_fb)[:1],
-                                   no_check_fb, best_thresholds(rows, no_check_keep, no_check_fb)[1]),
-        "embedding score alone (the old gate)": summary(rows, cos_keep, best_thresholds(rows, cos_keep, cos_fb)[0],
-                                                        cos_fb, best_thresholds(rows, cos_keep, cos_fb)[1]),
+        "no fallback to the best evidence": at_best(rows, keep, never),
+        "no model answer kept (evidence only)": at_best(rows, never, fallback),
+        "no yes/no check": at_best(rows, no_check_keep, no_check_fb),
+        "embedding score alone (the old gate)": at_best(rows, cos_keep, cos_fb),
     }
     for name in KEEP_SIGNALS:
         names = [n for n in KEEP_SIGNALS if n != name]
         fallback_names = [n for n in FALLBACK_SIGNALS if n != name]
-        k, fb = fit_models(rows, names, fallback_names)
-        t_k, t_fb = best_thresholds(rows, k, fb)
         result["ablation"][name] = {"cross_validated_accuracy": cross_validated(rows, names, fallback_names),
-                                    **summary(rows, k, t_k, fb, t_fb)}
+                                    **at_best(rows, *fit_models(rows, names, fallback_names))}
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "calibration.json").write_text(json.dumps(result, indent=2) + "\n")
     (OUT / "report.md").write_text(render(result))
