@@ -89,6 +89,14 @@ def make_client(settings: Settings):
     return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
 
 
+def lexical_path(settings: Settings) -> Path:
+    """Beside a local index folder; with a server, this machine's mirror of that server's collection."""
+    if not settings.chroma_url:
+        return Path(settings.index_dir) / "lexical.sqlite3"
+    key = hashlib.sha256(f"{settings.chroma_url}\0{settings.collection}".encode()).hexdigest()[:16]
+    return settings.home / "lexical" / f"{settings.collection}-{key}.sqlite3"
+
+
 class Index:
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -99,14 +107,7 @@ class Index:
         self._cache: tuple[str, dict[str, dict], dict[str, str]] | None = None  # generation, manifest, committed
         self._open()
         self._seen = self.generation()
-        self.lexical = LexicalIndex(self._lexical_path())
-
-    def _lexical_path(self) -> Path:
-        if not self.settings.chroma_url:
-            return Path(self.settings.index_dir) / "lexical.sqlite3"
-        # this machine's mirror of that server's collection
-        key = hashlib.sha256(f"{self.settings.chroma_url}\0{self.settings.collection}".encode()).hexdigest()[:16]
-        return self.settings.home / "lexical" / f"{self.settings.collection}-{key}.sqlite3"
+        self.lexical = LexicalIndex(lexical_path(settings))
 
     def _open(self) -> None:
         self.client = make_client(self.settings)
