@@ -2,8 +2,8 @@
 chunks, fused, overlapping chunks merged.
 
 Fusion is a convex combination of min-max normalised scores, BM25 weighted 0.55 (tuned on SciFact's train split
-only, eval/bench_retrieval.py). On the 300 SciFact test queries it scores nDCG@10 0.733 (BM25 from SQLite FTS5;
-0.732 with the in-memory bm25s it replaced) against 0.722 for
+only, eval/bench_retrieval.py). On the 300 SciFact test queries it scores nDCG@10 0.732 (BM25 with FTS5's bm25()
+scores, the same with SQLite FTS5 itself and with the in-memory bm25s used before) against 0.722 for
 reciprocal-rank fusion (k=60), 400 candidates per list (eval/reports/scifact). RRF stays selectable
 (``fusion="rrf"``) for comparison.
 """

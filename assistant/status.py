@@ -93,16 +93,22 @@ def _lexical(settings: Settings, index: dict) -> dict:
     up to date at its next search, reading only new chunks)."""
     import sqlite3
 
+    from .lexical import FORMAT
     from .store import lexical_path
 
     path = lexical_path(settings)
-    state = {"kind": "BM25 on disk (SQLite FTS5, stemmed)", "path": str(path), "exists": path.is_file()}
+    state = {"kind": "BM25 on disk (mmap'd segment + SQLite delta, stemmed)", "path": str(path),
+             "exists": path.is_file()}
     if not path.is_file():
         return {**state, "state": "not built yet: made at the first ingest or search"}
+    # read only: opening a LexicalIndex would create its tables, or empty a mirror in an older layout
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         meta = dict(db.execute("SELECT key, value FROM meta"))
-        chunks = db.execute("SELECT count(*) FROM chunk").fetchone()[0]
+        if meta.get("format") != FORMAT:
+            return {**state, "chunks": None, "current": False,
+                    "state": "older layout: rebuilt from the index at the next search"}
+        chunks = db.execute("SELECT coalesce(sum(chunks), 0) FROM versions").fetchone()[0]
     finally:
         db.close()
     current = index.get("generation") is not None and meta.get("generation") == index.get("generation")

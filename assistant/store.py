@@ -187,6 +187,7 @@ class Index:
                 self._open()
             self._seen = generation
         self.lexical.catch_up(self)
+        self.lexical.merge(wait=False)  # when due; searches go on meanwhile
 
     # --- reading -------------------------------------------------------------------------------------------
 
@@ -337,6 +338,7 @@ class Index:
         self._set_entries({s: {**e, "sha256": shas[s]} for s, e in entries.items()})  # the commit point
         self._bump_generation(seq)
         self.lexical.catch_up(self, known={c.id: c.page_content for c in chunks})
+        self.lexical.merge()  # when due: the writer pays for it, not a reader's search
         for source, sha in shas.items():
             self._drop_stale_chunks(source, sha)
         self._set_entries({s: {**e, "sha256": shas[s], "dirty": False} for s, e in entries.items()})
@@ -351,6 +353,7 @@ class Index:
         self._set_entries({source: {**entry, "sha256": "", "chunks": 0, "dirty": False, "seq": seq}})  # tombstone
         self._bump_generation(seq)
         self.lexical.catch_up(self)  # nothing to read: only so a new process finds the mirror current
+        self.lexical.merge()
 
     def remove(self, source: str) -> bool:
         """Forget one document (its file, if any, is left alone)."""

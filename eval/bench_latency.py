@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import re
 import sys
@@ -127,60 +128,86 @@ class Scaled:
     noise_cosine: float | None  # mean cosine of a copy's vector to its original
 
 
-def scaled_rows(rows: list[dict], vectors: np.ndarray, target: int, noise: float, seed: int = 0) -> Scaled:
-    """Whole documents, real ones first, then perturbed copies, until ``target`` chunks are reached."""
-    rng = np.random.default_rng(seed)
+def scaled_documents(rows: list[dict], vectors: np.ndarray, noise: float, seed: int = 0):
+    """Whole documents without end: the real ones, then pass after pass of perturbed copies. Yields (source,
+    manifest entry, chunk rows, their vectors, the copies' mean cosine to their originals or None). Each pass has its
+    own random stream, so a build can stop anywhere and a later one regenerate the same documents."""
     by_doc: dict[str, list[int]] = {}
     for i, row in enumerate(rows):
         by_doc.setdefault(row["meta"]["source"], []).append(i)
-    out_rows, out_vectors, manifest, cosines = [], [], {}, []
-    copy = 0
-    while len(out_rows) < target:
+    for copy in itertools.count():
+        rng = np.random.default_rng([seed, copy])
         for source, members in by_doc.items():
-            if len(out_rows) >= target:
-                break
             first = rows[members[0]]["meta"]
             name = source if copy == 0 else f"{source}~copy{copy}"
             sha = first["doc_sha256"] if copy == 0 else hashlib.sha256(f"{first['doc_sha256']}~{copy}".encode()).hexdigest()
-            for i in members:
-                row = rows[i]
-                if copy == 0:
-                    text, vector = row["text"], vectors[i]
-                else:
-                    text = swap_words(row["text"], rng)
-                    vector = vectors[i] + rng.normal(0.0, noise, vectors.shape[1]).astype(np.float32)
-                    vector /= np.linalg.norm(vector)
-                    cosines.append(float(vector @ vectors[i]))
-                meta = {**row["meta"], "source": name, "doc_sha256": sha,
+            originals = vectors[members]
+            if copy == 0:
+                texts, doc_vectors, cosine = [rows[i]["text"] for i in members], originals, None
+            else:
+                texts = [swap_words(rows[i]["text"], rng) for i in members]
+                doc_vectors = originals + rng.normal(0.0, noise, originals.shape).astype(np.float32)
+                doc_vectors /= np.linalg.norm(doc_vectors, axis=1, keepdims=True)
+                cosine = float(np.mean(np.sum(doc_vectors * originals, axis=1)))
+            out = []
+            for i, text in zip(members, texts):
+                meta = {**rows[i]["meta"], "source": name, "doc_sha256": sha,
                         "content_sha256": hashlib.sha256(text.encode()).hexdigest()}
-                out_rows.append({"id": chunk_id(name, sha, meta["chunk_index"]), "text": text, "meta": meta})
-                out_vectors.append(vector)
-            manifest[name] = {"sha256": sha, "root": SCALE_ROOT, "title": first.get("title", name),
-                              "chunks": len(members), "dirty": False}
-        copy += 1
-    return Scaled(out_rows, np.asarray(out_vectors, dtype=np.float32), manifest, real=min(len(rows), len(out_rows)),
-                  copies=copy, noise_cosine=float(np.mean(cosines)) if cosines else None)
+                out.append({"id": chunk_id(name, sha, meta["chunk_index"]), "text": text, "meta": meta})
+            entry = {"sha256": sha, "root": SCALE_ROOT, "title": first.get("title", name), "chunks": len(members),
+                     "dirty": False}
+            yield name, entry, out, doc_vectors, cosine
+
+
+def scaled_rows(rows: list[dict], vectors: np.ndarray, target: int, noise: float, seed: int = 0) -> Scaled:
+    """Whole documents, real ones first, then perturbed copies, until ``target`` chunks are reached."""
+    out_rows, out_vectors, manifest, cosines = [], [], {}, []
+    for name, entry, doc_rows, doc_vectors, cosine in scaled_documents(rows, vectors, noise, seed):
+        if len(out_rows) >= target:
+            break
+        out_rows += doc_rows
+        out_vectors.append(doc_vectors)
+        manifest[name] = entry
+        if cosine is not None:
+            cosines.append(cosine)
+    copies = 1 + max((int(n.rsplit("~copy", 1)[1]) for n in manifest if "~copy" in n), default=0)
+    return Scaled(out_rows, np.concatenate(out_vectors).astype(np.float32), manifest,
+                  real=min(len(rows), len(out_rows)), copies=copies,
+                  noise_cosine=float(np.mean(cosines)) if cosines else None)
+
+
+def write_commit(index: Index, docs: list[tuple[str, dict, list[dict], np.ndarray]], *, upsert: bool = False) -> None:
+    """One commit as a sync's writer makes it, without embedding: the chunks with their vectors (in the largest
+    batches Chroma takes), then the manifest entries (the commit point) and the generation, then the lexical
+    index caught up with the texts just written. ``upsert`` when a killed build may have written some of them."""
+    chunks = [row for _, _, doc_rows, _ in docs for row in doc_rows]
+    vectors = np.concatenate([v for *_, v in docs]) if docs else np.empty((0, 0), np.float32)
+    write = index.chunks.upsert if upsert else index.chunks.add
+    batch = min(index.client.get_max_batch_size(), 5000)
+    for i in range(0, len(chunks), batch):
+        part = chunks[i : i + batch]
+        write(ids=[r["id"] for r in part], documents=[r["text"] for r in part],
+              metadatas=[r["meta"] for r in part], embeddings=vectors[i : i + batch])
+    seq = index._next_seq()
+    for i in range(0, len(docs), batch):
+        part = docs[i : i + batch]
+        # the record shape of Index._set_entries, written in batches (one upsert per document would take minutes)
+        index._manifest.upsert(ids=[d[0] for d in part], embeddings=[[1.0]] * len(part), documents=[d[0] for d in part],
+                               metadatas=[{**d[1], "seq": seq} for d in part])
+    index._bump_generation(seq)
+    index.lexical.catch_up(index, known={r["id"]: r["text"] for r in chunks})
+    index.lexical.merge()
 
 
 def build_scaled_index(folder: Path, scaled: Scaled) -> tuple[Index, float]:
-    """Write chunks and manifest as a committed sync would leave them; returns the index and seconds taken."""
+    """Write chunks and manifest as one committed sync would leave them; returns the index and seconds taken."""
     started = time.perf_counter()
     index = Index(bench_settings(folder))
-    batch = min(index.client.get_max_batch_size(), 5000)
-    for i in range(0, len(scaled.rows), batch):
-        part = scaled.rows[i : i + batch]
-        index.chunks.add(ids=[r["id"] for r in part], documents=[r["text"] for r in part],
-                         metadatas=[r["meta"] for r in part], embeddings=scaled.vectors[i : i + batch])
-    manifest = scaled.manifest
-    sources = list(manifest)
-    seq = index._next_seq()
-    for i in range(0, len(sources), batch):
-        part = sources[i : i + batch]
-        # the record shape of Index._set_entries, written in batches (one upsert per document would take minutes)
-        index._manifest.upsert(ids=part, embeddings=[[1.0]] * len(part), documents=part,
-                               metadatas=[{**manifest[s], "seq": seq} for s in part])
-    index._bump_generation(seq)
-    index.lexical.catch_up(index, known={r["id"]: r["text"] for r in scaled.rows})  # as a sync's writer does
+    by_source: dict[str, list[int]] = {}
+    for i, row in enumerate(scaled.rows):
+        by_source.setdefault(row["meta"]["source"], []).append(i)
+    write_commit(index, [(name, entry, [scaled.rows[i] for i in by_source[name]], scaled.vectors[by_source[name]])
+                         for name, entry in scaled.manifest.items()])
     return index, time.perf_counter() - started
 
 

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+import assistant.lexical as lexical
 from assistant import Assistant
 from assistant.documents import load_file
 from assistant.store import IndexBusy
@@ -169,3 +170,86 @@ def test_two_concurrent_ingest_processes_do_not_corrupt(tmp_path, corpus):
     clean = Assistant(make_settings(tmp_path / "clean"))
     clean.ingest([corpus])
     assert _ids(Assistant(settings)) == _ids(clean)
+
+
+# A merge or a segment written by a catch-up, killed at each step: the child edits one of several small documents
+# with thresholds so low that its commit is followed by a merge (or, for "bulk-swap", replaced by a catch-up that
+# writes a segment itself).
+MERGE_CHILD = textwrap.dedent("""
+    import os, signal, sys
+    from pathlib import Path
+    import assistant.lexical as lexical
+    from assistant import Assistant, load_settings
+
+    point, index_dir, home, corpus = sys.argv[1:5]
+
+    def die(*_, **__):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def wrong_path(*_, **__):
+        raise AssertionError("the kill point is on the other path")
+
+    if point == "bulk-swap":  # the new version's 7 chunks are more than a delta may take
+        lexical.MERGE_MIN = 1
+        lexical.LexicalIndex._merge = wrong_path
+    else:  # they go to the delta, which then holds 10 chunks: a merge is due
+        lexical.MERGE_MIN = 8
+        lexical.LexicalIndex._write_segment = wrong_path
+
+    def after(cls, name, then=die):
+        original = getattr(cls, name)
+        def wrapper(*args, **kwargs):
+            result = original(*args, **kwargs)
+            then()
+            return result
+        setattr(cls, name, wrapper)
+
+    if point == "segment-written":  # files written and flushed, the folder not yet renamed
+        after(lexical.seg, "write")
+    elif point == "segment-installed":  # renamed, the mirror not yet pointing at it
+        lexical.LexicalIndex._install = (lambda install: lambda self, folder: (install(self, folder), die()))(
+            lexical.LexicalIndex._install)
+    elif point in ("merge-swap", "bulk-swap"):  # inside the transaction that points the mirror at it
+        lexical.LexicalIndex._collect = lambda self, keep: die()
+    elif point == "merge-done":  # committed; nothing else ran
+        after(lexical.LexicalIndex, "_swap")
+    Assistant(load_settings(index_dir=index_dir, home=home, llm="extractive")).ingest([Path(corpus)])
+    print("NOT KILLED")
+""")
+
+
+@pytest.mark.parametrize("point", ["segment-written", "segment-installed", "merge-swap", "merge-done", "bulk-swap"])
+def test_kill_during_a_lexical_merge_loses_nothing(tmp_path, corpus, point, monkeypatch):
+    from .test_lexical import assert_same_ranking
+
+    settings = make_settings(tmp_path)
+    for i, text in enumerate(["The ferry to Rebun island leaves at nine.", "Keepers logged every passing ship.",
+                              "The harbour master inspects the lighthouse on Tuesdays."]):
+        (corpus / f"note{i}.md").write_text(f"# Note {i}\n\n{text}\n", encoding="utf-8")
+    with Assistant(settings) as first:
+        first.ingest([corpus])  # the default thresholds: every chunk in the delta
+    article = corpus / SEED.name
+    v1 = load_file(article)
+    article.write_text(v1.text + EDIT, encoding="utf-8")
+    child = subprocess.run([sys.executable, "-c", MERGE_CHILD, point, str(settings.index_dir), str(settings.home),
+                            str(corpus)], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert child.returncode == -9, f"child was not killed at {point}: {child.stdout[-500:]} {child.stderr[-2000:]}"
+
+    reopened = Assistant(settings)
+    reopened.index.refresh()
+    lexical_index = reopened.index.lexical
+    assert lexical_index.chunk_ids() == set(reopened.index.live_chunk_ids())
+    assert lexical_index.versions() == reopened.index.committed()
+    assert_same_ranking(reopened.index)
+    assert bool(reopened.retriever.bm25("satellite links", 5)) == (
+        reopened.index.committed()[v1.source] != v1.sha256)
+
+    # The next segment written leaves no stray folders behind.
+    monkeypatch.setattr(lexical, "MERGE_MIN", 1)
+    article.write_text(v1.text + EDIT + "\nA third version.\n", encoding="utf-8")
+    reopened.ingest([corpus])
+    assert lexical_index.chunk_ids() == set(reopened.index.live_chunk_ids())
+    assert_same_ranking(reopened.index)
+    meta = lexical_index._meta(lexical_index._db())
+    folders = {f.name for f in lexical_index.segments.iterdir() if f.is_dir()}
+    assert folders <= {meta["segment"], meta.get("retired")}, folders

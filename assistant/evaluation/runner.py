@@ -1,8 +1,9 @@
 """`assistant eval`: run one suite, write metrics.json and report.md (plus a chart where one helps) to a folder.
 
-Suites never touch the user's own index: the seed and injection suites index their corpus into a throw-away
-folder unless ``--index`` names one, and the benchmarks keep theirs under ``<home>/bench-index/<suite>`` so a
-second run does not embed the corpus again.
+Suites never touch the user's own index: the seed and injection suites index their corpus into a throw-away folder unless
+``--index`` names one, and the benchmarks keep theirs under ``<home>/bench-index/<suite>`` so a second run
+does not embed the corpus again (``<suite>-onnx-int8`` with that embedder; its report goes to
+``eval/reports/<suite>-onnx-int8``).
 """
 
 from __future__ import annotations
@@ -23,8 +24,15 @@ BENCH = REPO.parent / "shared" / "bench"  # the read-only benchmark data beside 
 SUITES = ("seed", "scifact", "squad2", "injection", "feedback")
 
 
-def default_out(suite: str) -> Path:
-    return REPO / "eval" / "reports" / suite
+def bench_name(suite: str, settings: Settings) -> str:
+    """A suite's folder name: with an embedder other than the default one, its index and report get their own (an
+    index refuses another embedder's queries, and the default one's report stays the reference)."""
+    default = Settings().embed_backend
+    return suite if settings.embed_backend == default else f"{suite}-{settings.embed_backend}"
+
+
+def default_out(suite: str, settings: Settings) -> Path:
+    return REPO / "eval" / "reports" / bench_name(suite, settings)
 
 
 def _run(suite: str, settings: Settings, *, questions: Path | None, data: Path | None, limit: int | None,
@@ -79,13 +87,13 @@ def run_suite(
         elif suite in ("seed", "injection"):
             folder = Path(scratch) / "index"
         else:
-            folder = settings.home / "bench-index" / suite
+            folder = settings.home / "bench-index" / bench_name(suite, settings)
         metrics = _run(suite, replace(settings, index_dir=folder),
                        questions=questions, data=data, limit=limit,
                        judge=Judge.from_spec(judge, settings) if judge else None)
     metrics["started"] = started.isoformat(timespec="seconds")
     metrics["seconds"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
-    return _write(metrics, Path(out or default_out(suite)), report.render)
+    return _write(metrics, Path(out or default_out(suite, settings)), report.render)
 
 
 def _write(metrics: dict, out: Path, render) -> Path:

@@ -29,7 +29,7 @@ BASELINES = {
 }
 MODES = {
     "dense": "dense only (Chroma, all-MiniLM-L6-v2)",
-    "bm25": "BM25 only (SQLite FTS5 bm25(), stemmed)",
+    "bm25": "BM25 only (segment on disk + delta, FTS5's bm25() formula, stemmed)",
     "hybrid": f"hybrid, min-max convex fusion (Retriever.search), pool {CHUNK_DEPTH} chunks per list",
     "hybrid-rrf": f"hybrid, reciprocal-rank fusion (k={RRF_C}, equal weights), pool {CHUNK_DEPTH} chunks per list",
     "hybrid-app": "hybrid as the app runs it (Retriever's default pool of {fetch_k}), top 10 only",
