@@ -1,7 +1,7 @@
 """Scale: an index of N chunks, measured in fresh worker processes. Writes <out>/metrics.json and report.md
 (default out: eval/reports/scale/<N>).
 
-    python eval/bench_scale.py --chunks N [--out DIR] [--queries 100] [--embed-backend torch|onnx-int8]
+    python eval/bench_scale.py --chunks N [--out DIR] [--queries 100] [--embed-backend torch-bf16|torch|onnx-int8]
                                [--keep DIR] [--commit-chunks 50000] [--compare-lexical]
 
 The index is built without embedding (bench_latency.scaled_documents): the real SciFact chunks and vectors of the
@@ -46,7 +46,7 @@ from pathlib import Path
 
 STARTED = time.perf_counter()  # before the heavy imports: a worker's cold start counts them
 
-from assistant.config import load_settings  # noqa: E402
+from assistant.config import Settings, load_settings  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "bench" / "scifact"
@@ -168,13 +168,15 @@ def build(index_dir: Path, chunks: int, data: Path, noise: float, real_backend: 
     from bench_ingest import bench_settings
     from bench_latency import real_chunks, scaled_documents, write_commit
 
+    from assistant.evaluation.runner import bench_name
     from assistant.store import Index
 
     settings = load_settings()
     wanted = os.environ.get("ASSISTANT_EMBED_BACKEND")
     os.environ["ASSISTANT_EMBED_BACKEND"] = real_backend  # the embedder that built the SciFact index
+    scifact = settings.home / "bench-index" / bench_name("scifact", replace(settings, embed_backend=real_backend))
     try:
-        rows, vectors, origin = real_chunks(settings.home / "bench-index" / "scifact", data, 1000)
+        rows, vectors, origin = real_chunks(scifact, data, 1000)
     finally:
         os.environ.pop("ASSISTANT_EMBED_BACKEND")
         if wanted:
@@ -431,8 +433,9 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=100, help="SciFact test queries per worker")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--noise", type=float, default=0.015)
-    parser.add_argument("--embed-backend", help="torch or onnx-int8 (default: the settings')")
-    parser.add_argument("--real-backend", default="torch", help="the embedder that built the SciFact index")
+    parser.add_argument("--embed-backend", help="torch-bf16, torch or onnx-int8 (default: the settings')")
+    parser.add_argument("--real-backend", default=Settings().embed_backend,
+                        help="the embedder that built the SciFact index")
     parser.add_argument("--keep", type=Path, help="build the index here and reuse it on later runs")
     parser.add_argument("--commit-chunks", type=int, default=50_000, help="chunks per commit while building")
     parser.add_argument("--server", action="store_true", help="also measure workers of a Chroma server (chroma run)")
