@@ -369,7 +369,7 @@ def render(m: dict) -> str:
     lines = [
         f"# Scale: {b['chunks']:,} chunks",
         "",
-        f"Run {m['started']} ({m['seconds']} s) on {m['machine']['cpus']} CPUs shared with other jobs; embedder "
+        f"Run {m['started']} ({m['seconds']} s) on {m['machine']['cpus']} CPUs; query embedder "
         f"`{m['embedder']}`. Command: `{m['command']}`",
         "",
         f"Index: {b['real_chunks']:,} real SciFact chunks ({b['origin']}), the rest copies (~10 % adjacent word pairs "
@@ -475,7 +475,6 @@ def main() -> None:
         print(f"index: {built}; load {load_average()}", file=sys.stderr)
         size = disk_mb(index_dir)
         local = measure(index_dir, queries_file)
-        from assistant.embeddings import identity
         from bench_ingest import machine
 
         settings = load_settings()
@@ -484,7 +483,7 @@ def main() -> None:
             "started": started.isoformat(timespec="seconds"),
             "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
             "machine": machine(),
-            "embedder": identity(settings.embed_model, settings.embed_backend),
+            "embedder": f"{settings.embed_model} ({settings.embed_backend})",  # the workers' query embedder
             "build": built,
             **local,
             "disk_mb": size,
