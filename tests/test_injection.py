@@ -4,6 +4,7 @@ evidence filter, and the red-team suite end to end."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -160,6 +161,8 @@ def test_red_team_suite_answers_and_shows_no_injection(extractive_suite):
 
 def test_detector_flags_no_ordinary_sentence_of_the_seed_article_or_squad(extractive_suite):
     fp = extractive_suite["false_positives"]
+    assert fp["squad_passages"] and Path(fp["squad_passages"]).is_file(), \
+        f"SQuAD passages not found at {fp['squad_passages']}: ../shared/bench must sit beside the checkout"
     assert fp["sentences"] > 40 and fp["flagged"] == 0, fp["examples"]
 
 
