@@ -404,7 +404,7 @@ class Index:
         of documents at a time, never the whole manifest (half a minute to read at a million chunks)."""
         loaded = iter(loaded)
         while window := list(itertools.islice(loaded, WINDOW)):
-            entries = self._entries(ids=[doc.source for doc, _ in window if doc])
+            entries = self._entries(ids=list(dict.fromkeys(doc.source for doc, _ in window if doc)))
             for doc, skipped in window:
                 yield doc, skipped, entries.get(doc.source) if doc else None
 

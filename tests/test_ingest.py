@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
+from dataclasses import replace
 
 from assistant import Assistant
 from assistant.documents import load_file
@@ -44,6 +46,17 @@ def test_reingest_adds_nothing(tmp_path, corpus):
     assert len(first.added) == 1 and first.chunks_written == len(ids_before)
     assert second.unchanged == first.added and second.chunks_written == 0
     assert set(_chunk_rows(assistant)) == ids_before
+
+
+def test_two_versions_of_a_source_in_one_sync_leave_the_last(tmp_path, corpus):
+    """Entries are looked up a window of documents at a time: one source twice in a window is one lookup."""
+    assistant = Assistant(make_settings(tmp_path))
+    doc = load_file(corpus / SEED.name, root=str(corpus))
+    text = doc.text + "\n\nKono later visited Canberra.\n"
+    later = replace(doc, text=text, sha256=hashlib.sha256(text.encode()).hexdigest())
+    assistant.index.sync_documents([doc, later], roots=[str(corpus)])
+    assert assistant.index.committed() == {doc.source: later.sha256}
+    assert "Canberra" in assistant.index.document_text(doc.source)
 
 
 def test_changed_and_deleted_files_update_the_index(tmp_path, corpus):
