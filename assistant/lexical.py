@@ -73,7 +73,6 @@ CREATE TABLE IF NOT EXISTS delta_posting (term TEXT NOT NULL, row INTEGER NOT NU
                                           PRIMARY KEY (term, row)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS delta_posting_row ON delta_posting (row);
 """
-VARS = 900  # parameters per IN (...) list, under SQLite's limit on every build
 TOKENIZE_BATCH = 20_000  # texts tokenised at a time when writing a segment (bounds the token lists in memory)
 
 # A merge is due when the delta's chunks plus the segment's dead rows pass this many: a fraction of the segment,
@@ -98,11 +97,6 @@ def tokenize_ids(texts: list[str]) -> tuple[list[list[int]], dict[str, int]]:
 
 def merge_threshold(segment_rows: int) -> int:
     return max(MERGE_MIN, min(int(MERGE_FRACTION * segment_rows), MERGE_MAX))
-
-
-def _chunks(items: list, size: int = VARS) -> Iterable[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 @dataclass
@@ -405,11 +399,9 @@ class LexicalIndex:
 
     @staticmethod
     def _versions_of(db: sqlite3.Connection, sources: list[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for part in _chunks(sources):
-            found.update(db.execute(
-                f"SELECT source, sha256 FROM versions WHERE source IN ({','.join('?' * len(part))})", part))
-        return found
+        # json_each, as the searches do: one parameter for any number of sources
+        return dict(db.execute("SELECT source, sha256 FROM versions WHERE source IN (SELECT value FROM json_each(?))",
+                               (json.dumps(sources),)))
 
     def _drop(self, db: sqlite3.Connection, sources: list[str]) -> None:
         """The committed versions of ``sources`` are no longer committed: out of the delta, or dead in the segment."""
