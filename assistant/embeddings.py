@@ -16,9 +16,9 @@ imports on 2 cores): the backend for processes that only search, whose start is 
 
 ``onnx-int8``: the same export with its weights quantized to int8 by ONNX Runtime's dynamic quantization. It moves
 cosines by ~0.01 on average, up to ~0.05 (eval/reports/perf/embedder.md), and on a CPU with AMX it is no faster than
-fp32 torch (eval/reports/perf/ingest-onnx-int8.md). sentence-transformers' own ONNX backend needs optimum, and no optimum release
-installs beside transformers 5 (which sentence-transformers 6 requires), so the export and the run use torch.onnx
-and onnxruntime directly. The export is a cache in ``$XDG_CACHE_HOME/assistant/embedders/``, keyed by the weights'
+fp32 torch (eval/reports/perf/ingest-onnx-int8.md). sentence-transformers' own ONNX backend needs optimum, and no
+optimum release installs beside transformers 5 (which sentence-transformers 6 requires), so the export and the run
+use torch.onnx and onnxruntime directly. The export is a cache in ``$XDG_CACHE_HOME/assistant/embedders/``, keyed by the weights'
 hash and rebuilt if deleted.
 
 An index records which embedder built it (``identity``); int8 vectors are not close enough to the others to mix, so

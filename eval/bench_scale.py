@@ -1,7 +1,7 @@
 """Scale: an index of N chunks, measured in fresh worker processes. Writes <out>/metrics.json and report.md
 (default out: eval/reports/scale/<N>).
 
-    python eval/bench_scale.py --chunks N [--out DIR] [--queries 100] [--embed-backend torch-bf16|torch|onnx-int8]
+    python eval/bench_scale.py --chunks N [--out DIR] [--queries 100] [--embed-backend torch-bf16|torch|onnx|onnx-int8]
                                [--keep DIR] [--commit-chunks 50000] [--compare-lexical]
 
 The index is built without embedding (bench_latency.scaled_documents): the real SciFact chunks and vectors of the
@@ -47,6 +47,7 @@ from pathlib import Path
 STARTED = time.perf_counter()  # before the heavy imports: a worker's cold start counts them
 
 from assistant.config import Settings, load_settings  # noqa: E402
+from assistant.embeddings import BACKENDS  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "bench" / "scifact"
@@ -450,7 +451,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=100, help="SciFact test queries per worker")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--noise", type=float, default=0.015)
-    parser.add_argument("--embed-backend", help="torch-bf16, torch or onnx-int8 (default: the settings')")
+    parser.add_argument("--embed-backend", help="the workers' embedder (default: the settings')", choices=BACKENDS)
     parser.add_argument("--real-backend", default=Settings().embed_backend,
                         help="the embedder that built the SciFact index")
     parser.add_argument("--keep", type=Path, help="build the index here and reuse it on later runs")

@@ -1,9 +1,9 @@
 """`assistant eval`: run one suite, write metrics.json and report.md (plus a chart where one helps) to a folder.
 
-Suites never touch the user's own index: the seed and injection suites index their corpus into a throw-away folder unless
-``--index`` names one, and the benchmarks keep theirs under ``<home>/bench-index/<suite>`` so a second run
-does not embed the corpus again (``<suite>-onnx-int8`` with that embedder; its report goes to
-``eval/reports/<suite>-onnx-int8``).
+Suites never touch the user's own index: the seed and injection suites index their corpus into a throw-away
+folder unless ``--index`` names one, and the benchmarks keep theirs under ``<home>/bench-index/<suite>`` so a
+second run does not embed the corpus again (``<suite>-<backend>`` with another embedder backend than the default;
+its report goes to ``eval/reports/<suite>-<backend>``).
 """
 
 from __future__ import annotations
