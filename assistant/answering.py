@@ -10,9 +10,10 @@ One question goes through these steps (``Assistant.stream`` runs them; the chain
 3. The model replies ``short answer [n]`` (or NONE); ``parse_draft`` reads that, and its first-token probability
    of declining when the backend reports it.
 4. ``decide``: keep the short answer when what it adds is in the sentence it cites (``grounded``) and the evidence
-   answers *this* question: a calibrated logistic model over the question's focus coverage, the embedding score,
-   whether the answer has the expected type (who -> a person…), the model's own probability of declining and the
-   model's yes/no check of (question, answer, quote). Otherwise the answer is the best evidence when that is
+   answers *this* question: a calibrated logistic model over the question's focus coverage, the rarest question
+   word the quote lacks, whether the question's word pairs stand together in it, the embedding score, whether the
+   answer has the expected type (who -> a person, what year -> a year…), the model's own probability of declining,
+   how sure it was of the answer's words, and its yes/no check of (question, answer, quote). Otherwise the answer is the best evidence when that is
    strong enough, or a refusal.
 
 The kept answer leads with the short answer, then quotes the sentences it rests on, each cited.
@@ -53,15 +54,16 @@ _ANAPHOR = re.compile(r"^(?:he|she|it|they|this|these|that|those|his|her|its|the
 # evidence sentence the answer? EXTRACTIVE: the same with no model at all. The thresholds refuse the most
 # unanswerable calibration questions while refusing at most 25 % of the answerable ones (eval/calibrate.py
 # MAX_REFUSED: refusing right answers is what users of the old path met most).
-KEEP = {"bias": -3.704, "coverage": 1.7, "cosine": 1.375, "type_fit": -0.166, "p_decline": -0.483, "check": 1.942,
-        "echo": -0.294}
+KEEP = {"bias": -3.424, "coverage": 0.948, "cosine": 1.265, "p_decline": -0.423, "check": 1.808, "echo": -0.183,
+        "pairs": 1.102, "missing": -0.746, "confidence": 0.344}
 KEEP_THRESHOLD = 0.4
-FALLBACK = {"bias": -2.57, "top_coverage": 1.446, "top_cosine": 1.665, "p_decline": -0.706}
+FALLBACK = {"bias": -2.598, "top_coverage": 1.459, "top_cosine": 1.67, "p_decline": -0.663}
 FALLBACK_THRESHOLD = 0.45
-EXTRACTIVE = {"bias": -2.651, "top_coverage": 1.478, "top_cosine": 1.678}
+EXTRACTIVE = {"bias": -2.67, "top_coverage": 1.485, "top_cosine": 1.681}
 EXTRACTIVE_THRESHOLD = 0.35
 USE_CHECK = True  # whether the yes/no check pays for its time (eval/reports/calibration/report.md)
-CHECK_PRIOR = 0.756  # the check's mean on calibration answers: what a model that cannot report P(yes) is taken to say
+CHECK_PRIOR = 0.752  # the check's mean on calibration answers: what a model that cannot report P(yes) is taken to say
+CONFIDENCE_PRIOR = 0.793  # the same for answer_confidence
 NOVEL_COVERAGE = 0.6  # share of the short answer's new words its quote must contain (numbers: all of them)
 
 
@@ -81,6 +83,7 @@ class Draft:
     cited: list[int]
     declined: bool
     p_decline: float | None = None  # probability of the decline word as its first token, when reported
+    confidence: float | None = None  # geometric-mean probability of the short answer's tokens, when reported
 
 
 @dataclass
@@ -158,7 +161,7 @@ def shown_evidence(evidence: list[Scored], passages: list[Passage]) -> Evidence:
 _MARKERS = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 
 
-def parse_draft(text: str, n_evidence: int, p_decline: float | None = None) -> Draft:
+def parse_draft(text: str, n_evidence: int, p_decline: float | None = None, confidence: float | None = None) -> Draft:
     """``Patrick Shanahan [2]`` (or ``[2] Patrick Shanahan``) -> Draft("Patrick Shanahan", [1]); NONE, "I don't know"
     or markers alone decline."""
     line = text.strip().splitlines()[0].strip() if text.strip() else ""
@@ -167,7 +170,8 @@ def parse_draft(text: str, n_evidence: int, p_decline: float | None = None) -> D
     short = _MARKERS.sub(" ", line)
     short = " ".join(short.split()).strip(" .;:-–—\"'“”")
     declined = not re.search(r"\w", short) or short.upper().startswith(DECLINE_WORD) or _declines(short)
-    return Draft(short="" if declined else short, cited=cited, declined=declined, p_decline=p_decline)
+    return Draft(short="" if declined else short, cited=cited, declined=declined, p_decline=p_decline,
+                 confidence=confidence)
 
 
 def decline_probability(first_token: dict[str, float] | None) -> float | None:
@@ -175,6 +179,23 @@ def decline_probability(first_token: dict[str, float] | None) -> float | None:
     if first_token is None:
         return None
     return sum(p for token, p in first_token.items() if token.strip().upper() == DECLINE_WORD)
+
+
+def answer_confidence(pieces: list[tuple[str, list[float]]]) -> float | None:
+    """How sure the model was of its short answer's words: the geometric mean of their tokens' probabilities, from
+    the streamed (text, token log-probabilities) pieces, markers left out. None when not reported. The first
+    token's P(decline) says whether it meant to answer; this says whether it knew what (SQuAD 2.0 readers' classic
+    no-answer signal)."""
+    logprobs: list[float] = []
+    inside = False
+    for text, piece in pieces:
+        if "\n" in text:
+            break
+        opens, closes = "[" in text, "]" in text
+        if not (inside or opens or closes):
+            logprobs += piece
+        inside = (inside or opens) and not closes
+    return math.exp(sum(logprobs) / len(logprobs)) if logprobs else None
 
 
 def yes_probability(first_token: dict[str, float] | None) -> float | None:
@@ -213,7 +234,7 @@ def support(draft: Draft, question: str, evidence: list[Scored]) -> list[int]:
     if grounding:
         return grounding[:2]
     others = [i for i in range(len(evidence)) if grounded(draft.short, question, evidence[i].sentence.text)]
-    return others[:1]
+    return sorted(others, key=lambda i: evidence[i].coverage, reverse=True)[:1]
 
 
 def _context(index: int, evidence: list[Scored], passages: list[Passage]) -> str:
@@ -235,22 +256,23 @@ def probability(model: dict[str, float], signals: dict[str, float]) -> float:
 
 def measure(question: str, draft: Draft | None, chosen: list[int], evidence: list[Scored], passages: list[Passage],
             check: float | None) -> dict[str, float]:
-    """Every signal the models read. The answer's come from the sentences it rests on (with their neighbours);
-    the top_ ones from the best evidence sentence."""
-    def coverage_at(indices: list[int]) -> float:
-        return questions.coverage(question, " ".join(_context(i, evidence, passages) for i in indices))
-
-    top_coverage = coverage_at([0])
+    """Every signal the models read. The answer's come from the sentences it rests on (with their neighbours; the
+    best evidence sentence when it rests on none); the top_ ones from the best evidence sentence."""
+    at = chosen or [0]
+    context = " ".join(_context(i, evidence, passages) for i in at)
     said = draft is not None and not draft.declined
     return {
-        "coverage": coverage_at(chosen) if chosen else top_coverage,
+        "coverage": questions.coverage(question, context),
+        "pairs": questions.pairs_found(question, " ".join(evidence[i].sentence.text for i in at)),
+        "missing": questions.rarest_missing(question, context),
+        "confidence": (draft.confidence if draft.confidence is not None else CONFIDENCE_PRIOR) if said else 0.0,
         "cosine": max(evidence[i].cosine for i in chosen) if chosen else evidence[0].cosine,
         "type_fit": float(questions.fits(questions.answer_type(question), draft.short)) if said else -1.0,
         "p_decline": (draft.p_decline if draft.p_decline is not None else float(draft.declined)) if draft else 0.0,
         "check": check if check is not None else CHECK_PRIOR,
         "grounded": float(bool(chosen)),
         "echo": _echo(draft.short, question) if said else 0.0,
-        "top_coverage": top_coverage,
+        "top_coverage": questions.coverage(question, _context(0, evidence, passages)),
         "top_cosine": evidence[0].cosine,
         "relevance": max(p.relevance for p in passages),
     }
@@ -274,7 +296,10 @@ def decide(question: str, passages: list[Passage], evidence: list[Scored], draft
     if not evidence:
         return refusal(passages, backend, "no sentence to quote")
     said = draft is not None and not draft.declined
-    chosen = support(draft, question, evidence) if said else []
+    kind = questions.answer_type(question)
+    # an answer plainly not of the kind asked ("19 APR" to "in what year") is no answer to it, however grounded
+    mistyped = said and questions.fits(kind, draft.short) < 0
+    chosen = support(draft, question, evidence) if said and not mistyped else []
     checked = None
     if chosen and check is not None and USE_CHECK:
         checked = check(question, draft.short, " ".join(evidence[i].sentence.text for i in chosen))
@@ -292,6 +317,7 @@ def decide(question: str, passages: list[Passage], evidence: list[Scored], draft
         decision.kept, decision.reason = "evidence", "the best evidence sentence answers it"
         return _answer("", [evidence[0].sentence], passages, backend + ("+evidence" if draft else ""), decision)
     decision.reason = ("the model found no answer" if draft is not None and draft.declined
+                       else f"the answer is not a {kind}, as asked" if mistyped
                        else "the answer is not in its quote" if said and not chosen
                        else "the evidence does not state it")
     answer = Answer(text=REFUSAL, passages=passages, refused=True, backend=backend, decision=vars(decision),

@@ -14,7 +14,7 @@ from .chain import build_chain, build_check, stream_events, warm
 from .config import Settings, load_settings
 from .evidence import VectorCache
 from .feedback import FeedbackRow, append, feedback_path
-from .llm import first_token_probabilities
+from .llm import first_token_probabilities, token_logprobs
 from .retrieval import Retriever
 from .scope import resolve_scope
 from .store import Index, Progress, SyncReport, index_exists
@@ -200,6 +200,7 @@ class Assistant:
         scope = self.scope(sources)
         timings: dict[str, float] = {}
         standalone, passages, blocked, evidence, draft, top = question, [], "", [], "", None
+        pieces: list[tuple[str, list[float]]] = []  # the draft as streamed, with its tokens' log-probabilities
         uses_model = self.backend != "extractive"
         with self._lock if uses_model else contextlib.nullcontext():
             for key, value in stream_events(self.chain, question, history, k, scope):
@@ -219,13 +220,15 @@ class Assistant:
                     timings.setdefault("first_token", time.perf_counter() - started)
                     top = top or first_token_probabilities(value)
                     draft += value.content
+                    pieces.append((value.content, token_logprobs(value)))
                     yield value.content
             if blocked:
                 result = answering.refusal(passages, self.backend, blocked)
             elif not uses_model:
                 result = answering.decide(standalone, passages, evidence, None, self.backend)
             else:
-                parsed = answering.parse_draft(draft, len(evidence), answering.decline_probability(top))
+                parsed = answering.parse_draft(draft, len(evidence), answering.decline_probability(top),
+                                               answering.answer_confidence(pieces))
                 result = answering.decide(standalone, passages, evidence, parsed, self.backend, self._check)
         result.question = standalone
         timings["total"] = time.perf_counter() - started

@@ -159,7 +159,7 @@ def _local_chat_model_class():
 
         def _generate(self, messages, stop=None, run_manager=None, **kwargs):
             # Not the parent's: with streaming=True (its default) it drops `stop`. .stream() still streams.
-            first = _FirstToken(self.client)
+            first = _TokenScores(self.client)
             params = {**self._get_parameters(stop), **kwargs, "logits_processor": [first]}
             with self._lock:
                 response = self.client.create_chat_completion(
@@ -177,45 +177,62 @@ def _local_chat_model_class():
             return result
 
         def _stream(self, messages, stop=None, run_manager=None, **kwargs):
-            first = _FirstToken(self.client)
-            reported = False
+            scores = _TokenScores(self.client)
+            reported = 0
             with self._lock:
                 for chunk in super()._stream(messages, stop=stop, run_manager=run_manager,
-                                             logits_processor=[first], **kwargs):
-                    if not reported and first.scores is not None and chunk.message.content:
-                        chunk.generation_info = {**(chunk.generation_info or {}), "logprobs": first.logprobs()}
-                        reported = True
+                                             logits_processor=[scores], **kwargs):
+                    if chunk.message.content and len(scores.chosen) > reported:
+                        # OpenAI's streaming shape: each chunk carries its own tokens' logprobs; the first token's
+                        # entry also lists its alternatives
+                        content = [{"token": "", "logprob": lp} for lp in scores.chosen[reported:]]
+                        if reported == 0:
+                            content[0] = scores.first()
+                        chunk.generation_info = {**(chunk.generation_info or {}), "logprobs": {"content": content}}
+                        reported = len(scores.chosen)
                     yield chunk
 
     return LocalLlamaChat
 
 
-class _FirstToken:
-    """A llama.cpp logits processor that keeps the distribution of a reply's first token (llama.cpp reports
-    logprobs only for models loaded with logits for every prompt token, which costs a vocabulary-sized row per
-    token); read as OpenAI-style ``logprobs`` so one reader serves every backend."""
+class _TokenScores:
+    """A llama.cpp logits processor that keeps the distribution of a reply's first token and the log-probability of
+    each token chosen (the most likely one: greedy decoding, our temperature 0). llama.cpp reports logprobs only for
+    models loaded with logits for every prompt token, which costs a vocabulary-sized row per token; read as
+    OpenAI-style ``logprobs`` so one reader serves every backend."""
 
     def __init__(self, llama):
         self.llama = llama
         self.scores = None
+        self.chosen: list[float] = []
 
     def __call__(self, input_ids, scores):
+        logprobs = _log_softmax(scores)
         if self.scores is None:
-            self.scores = scores.copy()
+            self.scores = logprobs
+        self.chosen.append(float(logprobs.max()))
         return scores
+
+    def first(self) -> dict:
+        import numpy as np
+
+        top = np.argpartition(-self.scores, TOP_LOGPROBS)[:TOP_LOGPROBS]
+        top = top[np.argsort(-self.scores[top])]
+        tokens = [{"token": self.llama.detokenize([int(i)]).decode("utf-8", errors="replace"),
+                   "logprob": float(self.scores[i])} for i in top]
+        return {**tokens[0], "top_logprobs": tokens}
 
     def logprobs(self) -> dict | None:
         if self.scores is None:
             return None
-        import numpy as np
+        return {"content": [self.first()] + [{"token": "", "logprob": lp} for lp in self.chosen[1:]]}
 
-        logits = self.scores.astype(np.float64)
-        logprobs = logits - (logits.max() + np.log(np.exp(logits - logits.max()).sum()))
-        top = np.argpartition(-logprobs, TOP_LOGPROBS)[:TOP_LOGPROBS]
-        top = top[np.argsort(-logprobs[top])]
-        tokens = [{"token": self.llama.detokenize([int(i)]).decode("utf-8", errors="replace"),
-                   "logprob": float(logprobs[i])} for i in top]
-        return {"content": [{**tokens[0], "top_logprobs": tokens}]}
+
+def _log_softmax(scores):
+    import numpy as np
+
+    logits = scores.astype(np.float64)
+    return logits - (logits.max() + np.log(np.exp(logits - logits.max()).sum()))
 
 
 def first_token_probabilities(message) -> dict[str, float] | None:
@@ -229,6 +246,14 @@ def first_token_probabilities(message) -> dict[str, float] | None:
     for item in content[0].get("top_logprobs") or []:
         probabilities[item["token"]] = probabilities.get(item["token"], 0.0) + math.exp(item["logprob"])
     return probabilities or None
+
+
+def token_logprobs(message) -> list[float]:
+    """Log-probabilities of the tokens of a reply (or of one streamed piece of it), in order, from OpenAI-style
+    ``logprobs`` in its metadata; empty when not reported."""
+    logprobs = (getattr(message, "response_metadata", None) or {}).get("logprobs") or {}
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    return [float(item["logprob"]) for item in content or []]
 
 
 def _llamacpp_chat(path: Path, n_ctx: int, max_tokens: int, temperature: float, role: str) -> BaseChatModel:

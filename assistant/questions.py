@@ -4,7 +4,8 @@
   "Senkaku" or "cyberattack" count for more than "begin" or "country".
 - ``names``: the names and numbers it mentions ("Article 9", "Kono", "1995"): if none of the retrieved text
   mentions one, the documents cannot be about the question's subject.
-- ``answer_type``: who -> a person, when -> a date, how many -> a number, where that can be told.
+- ``answer_type``: who -> a person, when -> a date, what year -> a year, how many -> a number, where that can be
+  told.
 """
 
 from __future__ import annotations
@@ -90,6 +91,27 @@ def coverage(question: str, text: str) -> float:
     return sum(w for s, w in weights.items() if s in found) / sum(weights.values())
 
 
+def pairs_found(question: str, text: str) -> float:
+    """Share of the question's adjacent content-word pairs that ``text`` also has together (at most one word
+    between): a sentence with "Turkish forces" and "Normans" apart answers a question about neither's relation.
+    1.0 when the question has no pair."""
+    weights = focus(question)
+    asked = [_norm(w) for w in words(question) if w not in _FRAME]
+    pairs = {(a, b) for a, b in zip(asked, asked[1:]) if a in weights and b in weights and a != b}
+    if not pairs:
+        return 1.0
+    said = [_norm(w) for w in words(text)]
+    near = set(zip(said, said[1:])) | set(zip(said, said[2:]))
+    return sum(p in near or p[::-1] in near for p in pairs) / len(pairs)
+
+
+def rarest_missing(question: str, text: str) -> float:
+    """The rarity of the question's most telling word that ``text`` lacks, over RARE_CAP (0.0: none lacks): one
+    missing name or term can make the question about something else, however much else matches."""
+    found = stems(text)
+    return max((w for s, w in focus(question).items() if s not in found), default=0.0) / RARE_CAP
+
+
 def names(question: str) -> list[str]:
     """Names and numbers the question mentions: capitalised words past its first word, and numerals."""
     tokens = _WORD.findall(question)
@@ -127,18 +149,24 @@ def missing_names(question: str, texts: list[str]) -> list[str]:
 _TYPES = (
     ("number", re.compile(r"\bhow (?:many|much|long|far|old|large|big|tall|high|deep|wide)\b|"
                           r"\bwhat (?:percentage|percent|number|amount|proportion|share|fraction)\b")),
-    ("date", re.compile(r"\bwhen\b|\b(?:what|which|in what|in which) (?:year|date|day|month|century|decade)\b")),
+    ("year", re.compile(r"\b(?:what|which) (?:year|century|decade)\b")),
+    # "when" as the question's first word, not opening a clause: "When people take on debt, it leads to what?"
+    ("date", re.compile(r"^(?:since |until )?when\b(?![^?]*,[^?]*\b(?:what|which|who|whom|how|where)\b)|"
+                        r"\b(?:what|which) (?:date|day|month)\b")),
     ("person", re.compile(r"^(?:who|whom)\b|\bwho (?:is|was|were|are)\b")),
 )
 _NUMERAL = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
-                      r"fifty|hundred|thousand|million|billion|trillion|dozen|half|several|few)\b", re.IGNORECASE)
+                      r"fifty|hundreds?|thousands?|millions?|billions?|trillions?|dozens?|half|several|few)\b",
+                      re.IGNORECASE)
 _DATE = re.compile(r"\d|\b(?:" + "|".join(_MONTHS) + r"|century|centuries|decade|era|age|period|reign|dynasty|war|"
                    r"spring|summer|autumn|fall|winter|today|yesterday|year|years)\b", re.IGNORECASE)
+_YEAR = re.compile(r"\b\d{3,4}s?\b|\b(?:century|centuries|decade|BC|BCE|AD|CE|first|second|third|fourth|fifth|"
+                   r"sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|\d{1,2}(?:st|nd|rd|th))\b", re.IGNORECASE)
 _PROPER = re.compile(r"\b[A-Z][\w'’\-]*")
 
 
 def answer_type(question: str) -> str:
-    """"number", "date", "person" or "" when the question does not say."""
+    """"number", "year", "date", "person" or "" when the question does not say."""
     lowered = question.lower().strip()
     return next((kind for kind, pattern in _TYPES if pattern.search(lowered)), "")
 
@@ -147,6 +175,8 @@ def fits(kind: str, answer: str) -> int:
     """1 when the answer has the expected form, -1 when it plainly lacks it, 0 when that can't be told."""
     if kind == "number":
         return 1 if _NUMERAL.search(answer) else -1
+    if kind == "year":
+        return 1 if _YEAR.search(answer) else -1
     if kind == "date":
         return 1 if _DATE.search(answer) else -1
     if kind == "person":

@@ -203,7 +203,9 @@ def cross_validated(rows: list[dict], keep_names, fallback_names, folds: int = 5
     return right / len(rows)
 
 
-KEEP_SIGNALS = ["coverage", "cosine", "type_fit", "p_decline", "check", "echo"]
+# type_fit is a rule, not a weight (answering.decide): on these questions a plainly mistyped draft is rare and its
+# fitted weight took either sign from one collection to the next
+KEEP_SIGNALS = ["coverage", "cosine", "p_decline", "check", "echo", "pairs", "missing", "confidence"]
 FALLBACK_SIGNALS = ["top_coverage", "top_cosine", "p_decline"]
 EXTRACTIVE_SIGNALS = ["top_coverage", "top_cosine"]
 
@@ -230,6 +232,8 @@ def fit(args) -> None:
         "drafts": {"grounded": len(grounded), "right_among_grounded": sum(answer_right(r) for r in grounded),
                    "short_right_among_grounded": sum(r["draft_right"] for r in grounded)},
         "CHECK_PRIOR": round(float(np.mean([r["signals"]["check"] for r in grounded])), 3) if grounded else None,
+        "CONFIDENCE_PRIOR": round(float(np.mean([r["signals"]["confidence"] for r in grounded])), 3) if grounded
+        else None,
         "KEEP": keep, "KEEP_THRESHOLD": t_keep, "FALLBACK": fallback, "FALLBACK_THRESHOLD": t_fallback,
         "EXTRACTIVE": extractive, "EXTRACTIVE_THRESHOLD": t_extractive,
         "fitted": summary(rows, keep, t_keep, fallback, t_fallback),
@@ -283,6 +287,7 @@ def render(r: dict) -> str:
         "",
         "```python",
         f"CHECK_PRIOR = {r['CHECK_PRIOR']}",
+        f"CONFIDENCE_PRIOR = {r['CONFIDENCE_PRIOR']}",
         f"KEEP = {r['KEEP']}",
         f"KEEP_THRESHOLD = {r['KEEP_THRESHOLD']}",
         f"FALLBACK = {r['FALLBACK']}",

@@ -3,6 +3,8 @@ the embedder and the calibrated decision are real. Each test names the failure i
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
@@ -40,6 +42,16 @@ def test_drafts_are_read(reply, short, cited, declined):
     assert (draft.short, draft.cited, draft.declined) == (short, cited, declined)
 
 
+@pytest.mark.parametrize("pieces, expected", [
+    ([("Taro", [-0.1]), (" Kono", [-0.3]), (" [", [-0.01]), ("1", [-2.0]), ("]", [-0.01])], (-0.1 - 0.3) / 2),
+    ([("[", [-0.01]), ("2", [-3.0]), ("] ", [-0.01]), ("2013", [-0.5])], -0.5),  # marker first
+    ([("Kono", [-0.2]), ("\n", [-0.1]), ("more", [-9.0])], -0.2),  # one line is the answer
+])
+def test_the_answers_confidence_is_its_words_not_its_markers(pieces, expected):
+    assert answering.answer_confidence(pieces) == pytest.approx(math.exp(expected))
+    assert answering.answer_confidence([("Kono", [])]) is None  # a backend that reports no probabilities
+
+
 # 1. Right drafts thrown away: a short right answer adds only words of its quote, so it is kept.
 @pytest.mark.parametrize("question, reply, expected", [
     ("Who is Japan's defense minister?", "[1] Takeshi Iwaya", "Iwaya"),
@@ -70,6 +82,15 @@ def test_an_answer_that_only_repeats_the_question_is_not_kept(seed_assistant):
     question = "Under what conditions could a cyberattack count as an armed attack under Article 5?"
     result = scripted(seed_assistant, "[1] Article 5").answer(question)
     assert result.short_answer == "" and result.decision["support"] == [], result.decision
+
+
+def test_an_answer_not_of_the_kind_asked_is_not_kept(seed_assistant):
+    """"19 APR" is grounded, and a date, but the question asks for a year the article never gives."""
+    result = scripted(seed_assistant, "[1] 19 APR").answer("In what year did the officials say a cyberattack could "
+                                                          "be an armed attack?")
+    assert result.short_answer == "" and result.decision["reason"] in ("the answer is not a year, as asked",
+                                                                      "the best evidence sentence answers it")
+    assert result.decision["support"] == [], result.decision
 
 
 # 3. A subject the documents never mention: refused before any model is asked.

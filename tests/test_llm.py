@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import sys
 import time
@@ -107,6 +108,18 @@ def test_the_first_tokens_distribution_is_reported_for_invoke_and_stream(smollm2
     assert reply.content.startswith(top.strip()) or top.strip() == ""
     streamed = next(c for c in smollm2.stream(COUNT) if c.content)
     assert llm.first_token_probabilities(streamed) == pytest.approx(first)
+
+
+def test_every_tokens_probability_is_reported_for_invoke_and_stream_alike(smollm2):
+    """What the answer's confidence is read from: one log-probability per generated token, the same streamed as
+    invoked, each that of the most likely token (greedy decoding)."""
+    reply = smollm2.invoke(COUNT)
+    whole = llm.token_logprobs(reply)
+    # one per step, the step that chose to end the reply (no text, not counted as output) included
+    assert len(whole) - reply.usage_metadata["output_tokens"] in (0, 1) and all(lp <= 0.0 for lp in whole)
+    assert whole[0] == pytest.approx(math.log(max(llm.first_token_probabilities(reply).values())))
+    streamed = [lp for chunk in smollm2.stream(COUNT) for lp in llm.token_logprobs(chunk)]
+    assert streamed == pytest.approx(whole[:len(streamed)]) and len(streamed) >= len(whole) - 1
 
 
 def test_roles_get_their_own_context_over_shared_weights(settings):

@@ -44,7 +44,9 @@ def test_a_name_is_found_across_accents_case_plurals_and_acronyms():
 @pytest.mark.parametrize("question, kind", [
     ("Who is Japan's foreign minister?", "person"),
     ("When did China announce the zone?", "date"),
-    ("In what year was it founded?", "date"),
+    ("In what year was it founded?", "year"),
+    ("When was it founded?", "date"),
+    ("When people take on debt, it leads to what?", ""),  # "when" as a conjunction asks no date
     ("How many ministers met?", "number"),
     ("What does Article 5 cover?", ""),
 ])
@@ -55,6 +57,23 @@ def test_answer_type(question, kind):
 @pytest.mark.parametrize("kind, answer, fit", [
     ("date", "19 April", 1), ("date", "the East China Sea", -1), ("number", "four", 1),
     ("number", "the ministers", -1), ("person", "Taro Kono", 1), ("person", "the emperor", 0), ("", "x", 0),
+    ("year", "2013", 1), ("year", "the 19th century", 1), ("year", "the fifth", 1), ("year", "19 APR", -1),
+    ("number", "thousands", 1),  # a day is not the year asked
 ])
 def test_an_answer_fits_its_type(kind, answer, fit):
     assert questions.fits(kind, answer) == fit
+
+
+def test_pairs_found_asks_that_the_questions_words_stand_together():
+    question = "Which Normans joined Turkish forces?"
+    assert questions.pairs_found(question, "Some Normans joined Turkish forces to aid them.") == 1.0
+    assert questions.pairs_found(question, "Turkish forces met Normans who later joined.") < 1.0
+    assert questions.pairs_found("Who won?", "anything") == 1.0  # no pair to look for
+
+
+def test_rarest_missing_is_the_most_telling_word_absent():
+    question = "Which country administers the Senkaku Islands?"
+    assert questions.rarest_missing(question, "The country that administers the Senkaku Islands is Japan.") == 0.0
+    without_verb = questions.rarest_missing(question, "China and Japan clash over the Senkaku Islands.")
+    without_name = questions.rarest_missing(question, "Japan administers the islands.")
+    assert 0.0 < without_verb < without_name <= 1.0
