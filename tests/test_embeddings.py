@@ -1,5 +1,5 @@
-"""The embedder backends: bf16 matmuls and int8 ONNX agree with fp32 torch, and an index refuses an embedder that
-did not build it."""
+"""The embedder backends: bf16 matmuls, the ONNX export on ONNX Runtime or OpenVINO, and int8 ONNX agree with fp32
+torch, and an index refuses an embedder that did not build it."""
 
 from __future__ import annotations
 
@@ -31,15 +31,19 @@ def test_bf16_matmuls_embed_as_fp32_does():
     assert native_bf16() == (not np.array_equal(vectors, fp32))
 
 
-def test_onnx_fp32_embeds_as_torch_does_without_loading_torch():
-    """Same vectors and identity as torch; a process that only searches never imports torch or
-    sentence-transformers (seconds of its start)."""
+@pytest.mark.parametrize("backend", ["onnx", "openvino"])
+def test_the_exported_model_embeds_as_torch_does_without_loading_torch(backend):
+    """Same vectors and identity as torch (OpenVINO in bf16 on a CPU that has it); a process that only searches
+    never imports torch or sentence-transformers (seconds of its start)."""
     fp32 = np.asarray(get_embeddings("all-MiniLM-L6-v2", "torch").embed_documents(TEXTS))
-    onnx = np.asarray(get_embeddings("all-MiniLM-L6-v2", "onnx").embed_documents(TEXTS))
-    assert (onnx * fp32).sum(axis=1).min() >= 0.9999
-    assert identity("all-MiniLM-L6-v2", "onnx") == identity("all-MiniLM-L6-v2", "torch")
+    exported = get_embeddings("all-MiniLM-L6-v2", backend)
+    vectors = np.asarray(exported.embed_documents(TEXTS))
+    assert (vectors * fp32).sum(axis=1).min() >= 0.9999
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert float(np.dot(exported.embed_query(TEXTS[1]), vectors[1])) >= 0.9999
+    assert identity("all-MiniLM-L6-v2", backend) == identity("all-MiniLM-L6-v2", "torch")
     script = ("import sys; from assistant.embeddings import get_embeddings; "
-              "get_embeddings('all-MiniLM-L6-v2', 'onnx').embed_query('x'); "
+              f"get_embeddings('all-MiniLM-L6-v2', {backend!r}).embed_query('x'); "
               "print(sorted({'torch', 'sentence_transformers'} & set(sys.modules)))")
     ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, check=True)
     assert ran.stdout.strip() == "[]"

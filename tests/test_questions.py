@@ -47,6 +47,7 @@ def test_a_name_is_found_across_accents_case_plurals_and_acronyms():
     ("In what year was it founded?", "year"),
     ("When was it founded?", "date"),
     ("When people take on debt, it leads to what?", ""),  # "when" as a conjunction asks no date
+    ("When Channing eliminated Christianity in his plan what was allowed instead?", ""),
     ("How many ministers met?", "number"),
     ("What does Article 5 cover?", ""),
 ])
