@@ -4,7 +4,7 @@
 compiled by OpenVINO, in bfloat16 on CPUs that compute it natively (AMX or AVX512-BF16), fp32 elsewhere; mean pooling
 and normalisation as the sentence-transformers model does (same tokenizer, same 256-token window). Its vectors are
 fp32 torch's to within a cosine of 1e-4 (tests/test_embeddings.py), so it records the same identity as ``torch`` and
-opens its indexes; it encodes about 2.6x as fast as fp32 torch (eval/reports/perf/ingest.md) and loads in under a
+opens its indexes; it encodes about 2.5x as fast as fp32 torch (eval/reports/perf/ingest.md) and loads in under a
 second without importing torch or sentence-transformers (~8 s of imports on 2 cores), so one backend serves both
 ingest and the processes that only search. sentence-transformers' own ONNX and OpenVINO backends need optimum or
 optimum-intel, which here would pin an older transformers than sentence-transformers 6 needs and pull a CUDA torch,
@@ -227,7 +227,7 @@ def _openvino_runner(onnx_file: Path):
     import openvino
 
     # bf16 where the CPU multiplies it natively (AMX or AVX512-BF16), fp32 elsewhere. Throughput mode: one stream
-    # per core, each running its own batch, is 1.7x the speed of both cores on one batch at a time (batches of 32
+    # per core, each running its own batch, is ~1.4x the speed of both cores on one batch at a time (batches of 32
     # keep both busy on ingest's 128-chunk groups). The compiled model is cached beside the export, so a process
     # starts by loading it (~0.1 s) instead of compiling (~0.4 s).
     config = {"INFERENCE_PRECISION_HINT": "bf16" if native_bf16() else "f32", "PERFORMANCE_HINT": "THROUGHPUT",
@@ -236,12 +236,30 @@ def _openvino_runner(onnx_file: Path):
     streams = compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")
 
     def run(jobs, consume) -> None:
-        # requests made per call: a compiled model's shared request is not safe across the page's threads
-        queue = openvino.AsyncInferQueue(compiled, streams)
-        queue.set_callback(lambda request, job: consume(request.get_output_tensor(0).data, job))
-        for feed, job in jobs:
-            queue.start_async(feed, job)  # waits for a free request
-        queue.wait_all()
+        # Requests made per call (a compiled model's shared request is not safe across the page's threads), used in
+        # turn; results are read on this thread, not in OpenVINO callbacks, which run on its threads.
+        requests = [compiled.create_infer_request() for _ in range(streams)]
+        running: list = [None] * streams
+
+        def finish(slot: int) -> None:
+            requests[slot].wait()
+            job, running[slot] = running[slot], None
+            consume(requests[slot].get_output_tensor(0).data, job)
+
+        try:
+            for n, (feed, job) in enumerate(jobs):
+                slot = n % streams
+                if running[slot] is not None:
+                    finish(slot)
+                requests[slot].start_async(feed)
+                running[slot] = job
+            for slot in range(streams):
+                if running[slot] is not None:
+                    finish(slot)
+        finally:
+            for slot in range(streams):
+                if running[slot] is not None:  # a failure half-way leaves none running
+                    requests[slot].wait()
 
     return {name for port in compiled.inputs for name in port.get_names()}, run, 32
 
