@@ -26,6 +26,7 @@ CHILD = textwrap.dedent("""
     from pathlib import Path
     import chromadb.api.models.Collection as collection_module
     import langchain_huggingface
+    import assistant.embeddings as embeddings
     import assistant.lexical as lexical
     import assistant.store as store
     from assistant import Assistant, load_settings
@@ -54,8 +55,9 @@ CHILD = textwrap.dedent("""
             return calls["n"] == n
         return check
 
-    if point == "embedding":
-        wrap(langchain_huggingface.HuggingFaceEmbeddings, "embed_documents", before=nth(2))
+    if point == "embedding":  # whichever backend is configured: torch's or the exported model's
+        for embedder in (langchain_huggingface.HuggingFaceEmbeddings, embeddings.OnnxEmbeddings):
+            wrap(embedder, "embed_documents", before=nth(2))
     elif point == "store-write":
         wrap(collection_module.Collection, "upsert",
              after=lambda self, *a, **k: self.name == "documents" and nth(2)())
