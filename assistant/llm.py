@@ -183,12 +183,8 @@ def _local_chat_model_class():
                 for chunk in super()._stream(messages, stop=stop, run_manager=run_manager,
                                              logits_processor=[scores], **kwargs):
                     if chunk.message.content and len(scores.chosen) > reported:
-                        # OpenAI's streaming shape: each chunk carries its own tokens' logprobs; the first token's
-                        # entry also lists its alternatives
-                        content = [{"token": "", "logprob": lp} for lp in scores.chosen[reported:]]
-                        if reported == 0:
-                            content[0] = scores.first()
-                        chunk.generation_info = {**(chunk.generation_info or {}), "logprobs": {"content": content}}
+                        # OpenAI's streaming shape: each chunk carries its own tokens' logprobs
+                        chunk.generation_info = {**(chunk.generation_info or {}), "logprobs": scores.logprobs(reported)}
                         reported = len(scores.chosen)
                     yield chunk
 
@@ -224,10 +220,15 @@ class _TokenScores:
                    "logprob": float(self.scores[i])} for i in top]
         return {**tokens[0], "top_logprobs": tokens}
 
-    def logprobs(self) -> dict | None:
+    def logprobs(self, start: int = 0) -> dict | None:
+        """The chosen tokens from ``start`` on in OpenAI's shape; the first token's entry also lists its
+        alternatives."""
         if self.scores is None:
             return None
-        return {"content": [self.first()] + [{"token": "", "logprob": lp} for lp in self.chosen[1:]]}
+        content = [{"token": "", "logprob": lp} for lp in self.chosen[start:]]
+        if start == 0 and content:
+            content[0] = self.first()
+        return {"content": content}
 
 
 def _log_softmax(scores):
@@ -237,11 +238,16 @@ def _log_softmax(scores):
     return logits - (logits.max() + np.log(np.exp(logits - logits.max()).sum()))
 
 
-def first_token_probabilities(message) -> dict[str, float] | None:
-    """Token -> probability for the first token of a reply, from OpenAI-style ``logprobs`` in its metadata (what
-    our llama.cpp model reports, and OpenAI-compatible servers with logprobs on); None when not reported."""
+def _logprob_content(message) -> list[dict]:
+    """The per-token entries of OpenAI-style ``logprobs`` in a message's metadata (what our llama.cpp model reports,
+    and OpenAI-compatible servers with logprobs on); empty when not reported."""
     logprobs = (getattr(message, "response_metadata", None) or {}).get("logprobs") or {}
-    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    return (logprobs.get("content") if isinstance(logprobs, dict) else None) or []
+
+
+def first_token_probabilities(message) -> dict[str, float] | None:
+    """Token -> probability for the first token of a reply; None when not reported."""
+    content = _logprob_content(message)
     if not content:
         return None
     probabilities: dict[str, float] = {}
@@ -251,11 +257,9 @@ def first_token_probabilities(message) -> dict[str, float] | None:
 
 
 def token_logprobs(message) -> list[float]:
-    """Log-probabilities of the tokens of a reply (or of one streamed piece of it), in order, from OpenAI-style
-    ``logprobs`` in its metadata; empty when not reported."""
-    logprobs = (getattr(message, "response_metadata", None) or {}).get("logprobs") or {}
-    content = logprobs.get("content") if isinstance(logprobs, dict) else None
-    return [float(item["logprob"]) for item in content or []]
+    """Log-probabilities of the tokens of a reply (or of one streamed piece of it), in order; empty when not
+    reported."""
+    return [float(item["logprob"]) for item in _logprob_content(message)]
 
 
 def _llamacpp_chat(path: Path, n_ctx: int, max_tokens: int, temperature: float, role: str) -> BaseChatModel:
