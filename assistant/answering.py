@@ -9,12 +9,12 @@ One question goes through these steps (``Assistant.stream`` runs them; the chain
    user at once and given to the model instead of whole passages, so its prompt stays small.
 3. The model replies ``short answer [n]`` (or NONE); ``parse_draft`` reads that, and its first-token probability
    of declining when the backend reports it.
-4. ``decide``: keep the short answer when what it adds is in the sentence it cites (``grounded``) and the evidence
-   answers *this* question: a calibrated logistic model over the question's focus coverage, the rarest question
-   word the quote lacks, whether the question's word pairs stand together in it, the embedding score, whether the
-   answer has the expected type (who -> a person, what year -> a year…), the model's own probability of declining,
-   how sure it was of the answer's words, and its yes/no check of (question, answer, quote). Otherwise the answer is the best evidence when that is
-   strong enough, or a refusal.
+4. ``decide``: keep the short answer when it is of the kind asked where that can be told (who -> a person, what
+   year -> a year…), what it adds is in the sentence it cites (``grounded``), and the evidence answers *this*
+   question: a calibrated logistic model over the question's focus coverage, the rarest question word the quote
+   lacks, whether the question's word pairs stand together in it, the embedding score, the model's own probability
+   of declining, how sure it was of the answer's words, and its yes/no check of (question, answer, quote).
+   Otherwise the answer is the best evidence when that is strong enough, or a refusal.
 
 The kept answer leads with the short answer, then quotes the sentences it rests on, each cited.
 Every threshold and weight here comes from eval/calibrate.py on the SQuAD 2.0 calibration articles (never the

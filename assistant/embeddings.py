@@ -198,7 +198,7 @@ class OnnxEncoder:
             vectors = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
             if normalize_embeddings:
                 vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-            pooled.append((batch, vectors))  # list.append is atomic: OpenVINO calls this from its threads
+            pooled.append((batch, vectors))  # the width is known from the first result
 
         self._run(batches(), pool)
         out = np.empty((len(texts), pooled[0][1].shape[1] if pooled else 0), dtype=np.float32)
