@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from functools import lru_cache
+import threading
+from bisect import bisect_left, bisect_right
 
 from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -19,16 +19,66 @@ OVERLAP_TOKENS = 40
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ": ", ", ", " ", ""]
 
 
-def make_splitter(count_tokens: Callable[[str], int]) -> RecursiveCharacterTextSplitter:
-    return RecursiveCharacterTextSplitter(
-        chunk_size=CHUNK_TOKENS,
-        chunk_overlap=OVERLAP_TOKENS,
-        # the splitter measures each piece twice (to split, then to merge): tokenizing was 10 % of ingest
-        length_function=lru_cache(maxsize=4096)(count_tokens),
-        separators=SEPARATORS,
-        keep_separator="end",
-        add_start_index=True,
-    )
+class TokenCounter:
+    """Word pieces in a piece of the current document, read off one tokenization of the whole document: the splitter
+    measures every piece at least twice (to split, then to merge), and tokenizing each piece was 7 % of ingest.
+    The embedder's tokenizer normalises, splits words and cuts word pieces word by word, so a piece that starts and
+    ends between words has the tokens of its span; a piece cut inside a word is tokenized on its own."""
+
+    def __init__(self, tokenizer):  # a tokenizers.Tokenizer without truncation or padding
+        self._tokenizer = tokenizer
+        self.use("")
+
+    def use(self, text: str) -> None:
+        encoding = self._tokenizer.encode(text, add_special_tokens=False)
+        self._text, self._cursor = text, 0
+        self._starts = [start for start, _ in encoding.offsets]
+        self._ends = [end for _, end in encoding.offsets]
+        self._words = encoding.word_ids
+
+    def _between_words(self, token: int, at: int) -> bool:
+        """Whether offset ``at``, before token number ``token``, is a word boundary that no token crosses."""
+        if 0 < token and self._ends[token - 1] > at:
+            return False
+        if token < len(self._starts) and self._starts[token] < at:
+            return False
+        return token in (0, len(self._words)) or self._words[token] != self._words[token - 1]
+
+    def __call__(self, piece: str) -> int:
+        if not piece:
+            return 0
+        # pieces come mostly in document order; the splitter goes back when it recurses into a long part
+        start = self._text.find(piece, self._cursor)
+        if start < 0:
+            start = self._text.find(piece)
+        if start >= 0:
+            self._cursor = start
+            first = bisect_left(self._starts, start)
+            after = bisect_right(self._ends, start + len(piece))
+            if self._between_words(first, start) and self._between_words(after, start + len(piece)):
+                return after - first
+        return len(self._tokenizer.encode(piece, add_special_tokens=False).ids)
+
+
+class Chunker:
+    """LangChain's recursive splitter, measuring in the embedder's tokens."""
+
+    def __init__(self, tokenizer):
+        self._lock = threading.Lock()  # the counter holds the document being split
+        self.count_tokens = TokenCounter(tokenizer)
+        self.splitter = RecursiveCharacterTextSplitter(
+            chunk_size=CHUNK_TOKENS,
+            chunk_overlap=OVERLAP_TOKENS,
+            length_function=self.count_tokens,
+            separators=SEPARATORS,
+            keep_separator="end",
+            add_start_index=True,
+        )
+
+    def chunk(self, doc: SourceDocument) -> list[Document]:
+        with self._lock:
+            self.count_tokens.use(doc.text)
+            return chunk_document(doc, self.splitter)
 
 
 def chunk_id(source: str, doc_sha256: str, index: int) -> str:

@@ -172,9 +172,6 @@ class OnnxEncoder:
         runner = _openvino_runner if runtime == "openvino" else _onnxruntime_runner
         self._inputs, self._run, self.batch_size = runner(onnx_file)
 
-    def count_tokens(self, text: str) -> int:
-        return len(self.tokenizer.encode(text, add_special_tokens=False).ids)
-
     def encode(self, sentences: list[str], batch_size: int | None = None, normalize_embeddings: bool = True,
                **_ignored) -> np.ndarray:
         texts = [str(s).strip() for s in sentences]
@@ -228,7 +225,7 @@ def _openvino_runner(onnx_file: Path):
 
     # bf16 where the CPU multiplies it natively (AMX or AVX512-BF16), fp32 elsewhere. Throughput mode: one stream
     # per core, each running its own batch, is ~1.4x the speed of both cores on one batch at a time (batches of 32
-    # keep both busy on ingest's 128-chunk groups). The compiled model is cached beside the export, so a process
+    # keep both busy to the end of a call). The compiled model is cached beside the export, so a process
     # starts by loading it (~0.1 s) instead of compiling (~0.4 s).
     config = {"INFERENCE_PRECISION_HINT": "bf16" if native_bf16() else "f32", "PERFORMANCE_HINT": "THROUGHPUT",
               "CACHE_DIR": str(onnx_file.parent / "openvino")}
@@ -311,14 +308,14 @@ def get_embeddings(name: str, backend: str = BACKENDS[0]) -> Embeddings:
     return _torch_embeddings(path, bf16=backend == "torch-bf16")
 
 
-def count_tokens_fn(embeddings: Embeddings):
-    """Token length as the embedder sees it, so chunks fit its window (the same tokenizer on both backends)."""
+def tokenizer_of(embeddings: Embeddings):
+    """The embedder's tokenizer (the same one on every backend), without its window or padding, for measuring
+    chunks as the embedder will see them."""
+    from tokenizers import Tokenizer
+
     model = embeddings._client
-    if isinstance(model, OnnxEncoder):
-        return model.count_tokens
-    tokenizer = model.tokenizer
-
-    def count(text: str) -> int:
-        return len(tokenizer.encode(text, add_special_tokens=False))
-
-    return count
+    tokenizer = model.tokenizer if isinstance(model, OnnxEncoder) else model.tokenizer.backend_tokenizer
+    copy = Tokenizer.from_str(tokenizer.to_str())
+    copy.no_truncation()
+    copy.no_padding()
+    return copy

@@ -41,7 +41,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from assistant.chunking import chunk_document
 from assistant.config import Settings, load_settings
 from assistant.documents import SourceDocument
 from assistant.embeddings import BACKENDS, get_embeddings
@@ -117,7 +116,7 @@ def source_line(func, needle: str) -> str:
 
 def chunk_texts(docs: list[SourceDocument], index: Index) -> list[str]:
     """The chunk texts ingest will embed, in its order (the same splitter, so the same texts)."""
-    return [c.page_content for doc in docs for c in chunk_document(doc, index._splitter)]
+    return [c.page_content for doc in docs for c in index._chunker.chunk(doc)]
 
 
 def timed(fn) -> tuple[float, float, object]:
@@ -231,7 +230,7 @@ def padded_tokens(model, calls: list[list[str]], batch_size: int) -> int:
 STAGES = {
     "embed (encode)": (("sentence_transformers/", "assistant/embeddings.py"), "encode"),  # torch, or OnnxEncoder
     "add_texts incl. embed": (("langchain_chroma/vectorstores.py",), "add_texts"),
-    "chunking (chunk_document)": (("assistant/chunking.py",), "chunk_document"),
+    "chunking (Chunker.chunk)": (("assistant/chunking.py",), "chunk"),
     "manifest entries (Index._set_entries)": (("assistant/store.py",), "_set_entries"),
     "generation bumps (Index._bump_generation)": (("assistant/store.py",), "_bump_generation"),
     "stale-chunk deletes (Index._drop_stale_chunks)": (("assistant/store.py",), "_drop_stale_chunks"),

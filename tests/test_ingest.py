@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
+import re
 import subprocess
 import sys
 from dataclasses import replace
 
 from assistant import Assistant
+from assistant.chunking import TokenCounter
 from assistant.documents import load_file
+from assistant.embeddings import tokenizer_of
 from assistant.lexical import LexicalIndex
 
 from .conftest import REPO, SEED, make_settings
@@ -33,9 +37,22 @@ def test_chunks_are_verbatim_spans_with_metadata(seed_assistant):
 
 
 def test_chunks_fit_the_embedder_window(seed_assistant):
-    tokenizer = seed_assistant.index.embeddings._client.tokenizer
+    tokenizer = tokenizer_of(seed_assistant.index.embeddings)  # no truncation: it counts every token
     for body, _ in _chunk_rows(seed_assistant).values():
         assert len(tokenizer.encode(body, add_special_tokens=False)) <= 256
+
+
+def test_token_counter_counts_any_piece_as_the_tokenizer_does(seed_assistant):
+    tokenizer = tokenizer_of(seed_assistant.index.embeddings)
+    count = TokenCounter(tokenizer)
+    text = SEED.read_text(encoding="utf-8") + " Café naïve 日本語テキスト x—y a.b.c ｆｕｌｌ supercalifragilistic, 3.5%!"
+    count.use(text)
+    rng = random.Random(0)
+    spans = [(rng.randrange(len(text)), rng.randrange(1, 300)) for _ in range(400)]  # many start or end mid-word
+    spans += [(m.start(), 80) for m in re.finditer(r"\b\w", text)][:200]  # word starts, as the splitter cuts
+    for start, length in spans:
+        piece = text[start : start + length]
+        assert count(piece) == len(tokenizer.encode(piece, add_special_tokens=False).ids), piece
 
 
 def test_reingest_adds_nothing(tmp_path, corpus):
