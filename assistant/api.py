@@ -14,7 +14,7 @@ from .chain import build_chain, build_check, stream_events, warm
 from .config import Settings, load_settings
 from .evidence import VectorCache
 from .feedback import FeedbackRow, append, feedback_path
-from .llm import first_token_probabilities, token_logprobs
+from .logprobs import first_token_probabilities, token_logprobs
 from .retrieval import Retriever
 from .scope import resolve_scope
 from .store import Index, Progress, SyncReport, index_exists

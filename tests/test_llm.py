@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from assistant import llm, model_files
+from assistant import llm, logprobs, model_files
 from assistant.config import Settings
 from tests.servers import LlamaServer, free_port
 from assistant.llm import LLMError, count_tokens, make_chat_model, resolve_gguf
@@ -102,23 +102,23 @@ def test_the_first_tokens_distribution_is_reported_for_invoke_and_stream(smollm2
     """What the decision reads a model's readiness to decline (or say yes) from: the reply's first token and its
     alternatives, with probabilities."""
     reply = smollm2.invoke(COUNT)
-    first = llm.first_token_probabilities(reply)
+    first = logprobs.first_token_probabilities(reply)
     assert first and 0.0 < sum(first.values()) <= 1.0 + 1e-6 and len(first) > 1
     top = max(first, key=first.get)
     assert reply.content.startswith(top.strip()) or top.strip() == ""
     streamed = next(c for c in smollm2.stream(COUNT) if c.content)
-    assert llm.first_token_probabilities(streamed) == pytest.approx(first)
+    assert logprobs.first_token_probabilities(streamed) == pytest.approx(first)
 
 
 def test_every_tokens_probability_is_reported_for_invoke_and_stream_alike(smollm2):
     """What the answer's confidence is read from: one log-probability per generated token, the same streamed as
     invoked, each that of the most likely token (greedy decoding)."""
     reply = smollm2.invoke(COUNT)
-    whole = llm.token_logprobs(reply)
+    whole = logprobs.token_logprobs(reply)
     # one per step, the step that chose to end the reply (no text, not counted as output) included
     assert len(whole) - reply.usage_metadata["output_tokens"] in (0, 1) and all(lp <= 0.0 for lp in whole)
-    assert whole[0] == pytest.approx(math.log(max(llm.first_token_probabilities(reply).values())))
-    streamed = [lp for chunk in smollm2.stream(COUNT) for lp in llm.token_logprobs(chunk)]
+    assert whole[0] == pytest.approx(math.log(max(logprobs.first_token_probabilities(reply).values())))
+    streamed = [lp for chunk in smollm2.stream(COUNT) for lp in logprobs.token_logprobs(chunk)]
     assert streamed == pytest.approx(whole[:len(streamed)]) and len(streamed) >= len(whole) - 1
 
 
