@@ -49,6 +49,34 @@ def test_the_exported_model_embeds_as_torch_does_without_loading_torch(backend):
     assert ran.stdout.strip() == "[]"
 
 
+@pytest.mark.parametrize("backend", ["onnx", "openvino"])
+def test_a_failure_half_way_through_a_call_reaches_the_caller_and_spoils_nothing(backend, monkeypatch):
+    """Batches already running when a later one fails are waited for; the error is the caller's, and the next call
+    embeds as before (ingest retries a group after a failed one)."""
+    embeddings = get_embeddings("all-MiniLM-L6-v2", backend)
+    encoder = embeddings._client
+    texts = [f"{TEXTS[0][:40 + i]} ({i})" for i in range(5 * encoder.batch_size)]
+    expected = np.asarray(embeddings.embed_documents(texts))
+
+    class FailsOnThirdBatch:
+        def __init__(self, tokenizer):
+            self.tokenizer, self.calls = tokenizer, 0
+
+        def encode_batch(self, batch):
+            self.calls += 1
+            if self.calls == 3:
+                raise RuntimeError("tokenizer broke")
+            return self.tokenizer.encode_batch(batch)
+
+    failing = FailsOnThirdBatch(encoder.tokenizer)
+    monkeypatch.setattr(encoder, "tokenizer", failing)
+    with pytest.raises(RuntimeError, match="tokenizer broke"):
+        embeddings.embed_documents(texts)
+    assert failing.calls == 3  # two batches had been handed to the runtime when the third failed
+    monkeypatch.undo()
+    assert np.allclose(np.asarray(embeddings.embed_documents(texts)), expected, atol=1e-6)
+
+
 def test_onnx_int8_embeds_like_torch():
     """Exported once from the packaged weights; each text's int8 vector points where torch's fp32 one does."""
     torch_vectors = np.asarray(get_embeddings("all-MiniLM-L6-v2", "torch").embed_documents(TEXTS))
