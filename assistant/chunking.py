@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from bisect import bisect_left, bisect_right
+from functools import lru_cache
 
+import numpy as np
 from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
@@ -15,6 +16,7 @@ from .locations import METADATA_KEY, encode
 # MiniLM reads at most 256 word pieces; 200 leaves room for special tokens and tokenizer drift.
 CHUNK_TOKENS = 200
 OVERLAP_TOKENS = 40
+WINDOW_CHARS = 100_000  # characters tokenized at a time when counting a document's tokens
 # Paragraphs first, then sentence ends, then clauses: a chunk boundary falls mid-sentence only as a last resort.
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ": ", ", ", " ", ""]
 
@@ -27,14 +29,28 @@ class TokenCounter:
 
     def __init__(self, tokenizer):  # a tokenizers.Tokenizer without truncation or padding
         self._tokenizer = tokenizer
+        # the splitter measures a piece again when it merges pieces, by then behind the place it has reached
+        self.count = lru_cache(maxsize=4096)(self._count)
         self.use("")
 
     def use(self, text: str) -> None:
-        encoding = self._tokenizer.encode(text, add_special_tokens=False)
+        """Tokenize ``text`` a window at a time, each cut at whitespace (so between words): a 50 MB file is not one
+        tokenizer call holding every token's strings."""
+        starts, ends, words = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+        at = 0
+        while at < len(text):
+            cut = min(len(text), at + WINDOW_CHARS)
+            while cut < len(text) and not text[cut].isspace():
+                cut += 1
+            encoding = self._tokenizer.encode(text[at:cut], add_special_tokens=False)
+            offsets = np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2) + at
+            starts.append(offsets[:, 0])
+            ends.append(offsets[:, 1])
+            first_word = words[-1].max() + 1 if len(words[-1]) else 0  # word numbers go on across windows
+            words.append(np.asarray(encoding.word_ids, dtype=np.int64) + first_word)
+            at = cut
         self._text, self._cursor = text, 0
-        self._starts = [start for start, _ in encoding.offsets]
-        self._ends = [end for _, end in encoding.offsets]
-        self._words = encoding.word_ids
+        self._starts, self._ends, self._words = np.concatenate(starts), np.concatenate(ends), np.concatenate(words)
 
     def _between_words(self, token: int, at: int) -> bool:
         """Whether offset ``at``, before token number ``token``, is a word boundary that no token crosses."""
@@ -45,16 +61,17 @@ class TokenCounter:
         return token in (0, len(self._words)) or self._words[token] != self._words[token - 1]
 
     def __call__(self, piece: str) -> int:
-        if not piece:
-            return 0
-        # pieces come mostly in document order; the splitter goes back when it recurses into a long part
+        return self.count(piece) if piece else 0
+
+    def _count(self, piece: str) -> int:
+        # pieces come in document order, but for the ones measured again (cached)
         start = self._text.find(piece, self._cursor)
         if start < 0:
             start = self._text.find(piece)
         if start >= 0:
             self._cursor = start
-            first = bisect_left(self._starts, start)
-            after = bisect_right(self._ends, start + len(piece))
+            first = int(np.searchsorted(self._starts, start, "left"))
+            after = int(np.searchsorted(self._ends, start + len(piece), "right"))
             if self._between_words(first, start) and self._between_words(after, start + len(piece)):
                 return after - first
         return len(self._tokenizer.encode(piece, add_special_tokens=False).ids)
@@ -72,7 +89,6 @@ class Chunker:
             length_function=self.count_tokens,
             separators=SEPARATORS,
             keep_separator="end",
-            add_start_index=True,
         )
 
     def chunk(self, doc: SourceDocument) -> list[Document]:
@@ -90,11 +106,11 @@ def chunk_id(source: str, doc_sha256: str, index: int) -> str:
 def chunk_document(doc: SourceDocument, splitter: RecursiveCharacterTextSplitter) -> list[Document]:
     chunks: list[Document] = []
     cursor = 0
-    for piece in splitter.create_documents([doc.text]):
-        text = piece.page_content
-        start = piece.metadata.get("start_index", -1)
-        if start < 0 or doc.text[start : start + len(text)] != text:
-            start = doc.text.find(text, cursor)  # the splitter's own offset is a best guess
+    for text in splitter.split_text(doc.text):
+        # Chunks come in order, each starting after the last one's start. Not the splitter's add_start_index: it
+        # skips ahead by the overlap counted in characters (ours is in tokens), so in a document that repeats a
+        # passage it found a later copy, and every chunk after that one failed to be found.
+        start = doc.text.find(text, cursor)
         if start < 0:
             raise AssertionError(f"chunk of {doc.source} is not a verbatim span")
         cursor = start + 1

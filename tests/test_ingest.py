@@ -10,9 +10,11 @@ import subprocess
 import sys
 from dataclasses import replace
 
-from assistant import Assistant
+import pytest
+
+from assistant import Assistant, chunking
 from assistant.chunking import TokenCounter
-from assistant.documents import load_file
+from assistant.documents import SourceDocument, load_file
 from assistant.embeddings import tokenizer_of
 from assistant.lexical import LexicalIndex
 
@@ -42,7 +44,9 @@ def test_chunks_fit_the_embedder_window(seed_assistant):
         assert len(tokenizer.encode(body, add_special_tokens=False)) <= 256
 
 
-def test_token_counter_counts_any_piece_as_the_tokenizer_does(seed_assistant):
+@pytest.mark.parametrize("window", [chunking.WINDOW_CHARS, 37])  # the document tokenized whole, or in many windows
+def test_token_counter_counts_any_piece_as_the_tokenizer_does(seed_assistant, window, monkeypatch):
+    monkeypatch.setattr(chunking, "WINDOW_CHARS", window)
     tokenizer = tokenizer_of(seed_assistant.index.embeddings)
     count = TokenCounter(tokenizer)
     text = SEED.read_text(encoding="utf-8") + " Café naïve 日本語テキスト x—y a.b.c ｆｕｌｌ supercalifragilistic, 3.5%!"
@@ -53,6 +57,19 @@ def test_token_counter_counts_any_piece_as_the_tokenizer_does(seed_assistant):
     for start, length in spans:
         piece = text[start : start + length]
         assert count(piece) == len(tokenizer.encode(piece, add_special_tokens=False).ids), piece
+
+
+def test_a_document_that_repeats_a_passage_is_chunked_at_the_true_offsets(seed_assistant):
+    article = SEED.read_text(encoding="utf-8")
+    text = f"{article}\n\nInterlude between the copies.\n\n{article}\n\nThe end."  # the article twice
+    doc = SourceDocument(source="twice.txt", title="twice", text=text, sha256="x")
+    chunks = chunking.Chunker(tokenizer_of(seed_assistant.index.embeddings)).chunk(doc)
+    starts = [c.metadata["start"] for c in chunks]
+    assert starts == sorted(set(starts)) and starts[0] == 0
+    for chunk in chunks:
+        assert text[chunk.metadata["start"] : chunk.metadata["end"]] == chunk.page_content
+    first_copy = [c for c in chunks if c.metadata["end"] <= len(article)]
+    assert len(first_copy) >= 3 and "".join(c.page_content for c in first_copy[-1:]) in article
 
 
 def test_reingest_adds_nothing(tmp_path, corpus):
