@@ -119,7 +119,9 @@ class ChatPanel:
 
     def take_question(self, question: str, messages: list):
         question = clean_question(question, self.page.settings.max_question_chars)
-        return "", messages + [{"role": "user", "content": inline(question)}], question
+        # The sources tab comes forward as the question is taken: its evidence shows there within a second. (Done
+        # when the answer's first state arrived, it was missed when a quick answer's states came in one update.)
+        return "", messages + [{"role": "user", "content": inline(question)}], question, gr.Tabs(selected="sources")
 
     def respond(self, question: str, conversation: dict, chosen: list[str] | None):
         """Streams one turn: evidence as soon as it is found, the draft, then the verified answer. The chat is
@@ -214,7 +216,8 @@ class ChatPanel:
         page = self.page
         answering = {"concurrency_id": "answer", **PRIVATE}
         taking = {"validator": self.check_question, "show_progress": "hidden", **PRIVATE}  # validators run in the queue
-        take = (self.take_question, [self.question, self.chatbot], [self.question, self.chatbot, self.pending])
+        take = (self.take_question, [self.question, self.chatbot],
+                [self.question, self.chatbot, self.pending, page.tabs])
         respond = (self.respond, [self.pending, page.conversation, page.scope], [self.chatbot, page.conversation])
         asked = [trigger(*take, **taking).success(*respond, **answering)
                  for trigger in (self.question.submit, self.send.click)]

@@ -17,15 +17,12 @@ class SourcesPanel:
         self.html = gr.HTML(sources_html([]), elem_id="sources-panel", js_on_load=None, apply_default_css=False)
 
     @staticmethod
-    def show(conversation: dict):
-        turns = conversation.get("turns") or []
-        # An answer starting brings this tab forward (its evidence shows here at once); nothing else moves tabs.
-        starting = bool(turns) and turns[-1]["status"] == "pending"
-        return sources_html(turns), gr.Tabs(selected="sources") if starting else gr.skip()
+    def show(conversation: dict) -> str:
+        return sources_html(conversation.get("turns") or [])
 
     def subscribe(self) -> None:
         for event in (OPENED, CHANGED):
-            self.page.subscribe(event, self.show, [self.page.conversation], [self.html, self.page.tabs])
+            self.page.subscribe(event, self.show, [self.page.conversation], [self.html])
 
     def wire(self) -> None:
         pass  # the panel only shows what others publish
