@@ -69,7 +69,9 @@ def test_a_document_that_repeats_a_passage_is_chunked_at_the_true_offsets(seed_a
     for chunk in chunks:
         assert text[chunk.metadata["start"] : chunk.metadata["end"]] == chunk.page_content
     first_copy = [c for c in chunks if c.metadata["end"] <= len(article)]
-    assert len(first_copy) >= 3 and "".join(c.page_content for c in first_copy[-1:]) in article
+    second_at = text.index(article, 1)
+    second_copy = [c for c in chunks if c.metadata["start"] >= second_at]
+    assert len(first_copy) >= 3 and len(second_copy) >= 3  # each copy chunked where it stands
 
 
 def test_reingest_adds_nothing(tmp_path, corpus):
