@@ -40,7 +40,7 @@ from .lexical import LexicalIndex
 Progress = Callable[[int, int, str], None]  # (done, total, what is happening)
 GENERATION_ID = "__generation__"  # manifest record that changes on every commit, so readers can cache cheaply
 # Chunks per add_documents call: a multiple of the embedders' batch sizes (32, 64), so no call pads a partial batch;
-# Chroma's cost per write call is large: 2,048 chunks written 128 at a time took 1.3x as long as 512 at a time.
+# few calls, because Chroma's cost per write call is large (eval/bench_ingest.py's profile shows the calls ingest made).
 BATCH = 512
 GROUP = 2 * BATCH  # chunks written per commit; more texts per group means fewer small remainder calls
 PAGE = 5000  # chunks per Chroma read: one get of 100k ids or rows is one huge query
