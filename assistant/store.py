@@ -116,6 +116,19 @@ def make_client(settings: Settings):
     return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
 
 
+@contextmanager
+def opening(settings: Settings):
+    """Held while a process opens a local folder: Chroma creates its tables (and we our collections) on first open
+    without a lock of its own, and two processes doing so at once fail ("table collections already exists",
+    "database is locked"). A server serializes this itself."""
+    if settings.chroma_url:
+        yield
+        return
+    Path(settings.index_dir).mkdir(parents=True, exist_ok=True)
+    with FileLock(Path(settings.index_dir) / "open.lock"):
+        yield
+
+
 def lexical_path(settings: Settings) -> Path:
     """Where the BM25 mirror of this index lives: beside a local folder, or this machine's copy for a server."""
     if not settings.chroma_url:
@@ -131,7 +144,8 @@ def describe(settings: Settings) -> dict | None:
 
     if not index_exists(settings):
         return None
-    client = make_client(settings)
+    with opening(settings):
+        client = make_client(settings)
     try:
         try:
             manifest = client.get_collection(f"{settings.collection}-manifest")
@@ -165,17 +179,18 @@ class Index:
         self.lexical = LexicalIndex(lexical_path(settings))
 
     def _open(self) -> None:
-        self.client = make_client(self.settings)
-        self.vectorstore = Chroma(
-            client=self.client,
-            collection_name=self.settings.collection,
-            embedding_function=self.embeddings,
-            collection_configuration={"hnsw": {"space": "cosine"}},
-            collection_metadata={"embed_model": self.settings.embed_model, "embedder": self.embedder},
-        )
-        self._check_embedder()
-        # The manifest holds no vectors worth searching; a constant 1-d vector satisfies Chroma's schema.
-        self._manifest = self.client.get_or_create_collection(f"{self.settings.collection}-manifest")
+        with opening(self.settings):
+            self.client = make_client(self.settings)
+            self.vectorstore = Chroma(
+                client=self.client,
+                collection_name=self.settings.collection,
+                embedding_function=self.embeddings,
+                collection_configuration={"hnsw": {"space": "cosine"}},
+                collection_metadata={"embed_model": self.settings.embed_model, "embedder": self.embedder},
+            )
+            self._check_embedder()
+            # The manifest holds no vectors worth searching; a constant 1-d vector satisfies Chroma's schema.
+            self._manifest = self.client.get_or_create_collection(f"{self.settings.collection}-manifest")
 
     def _check_embedder(self) -> None:
         metadata = self.chunks.metadata or {}

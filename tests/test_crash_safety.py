@@ -174,6 +174,36 @@ def test_two_concurrent_ingest_processes_do_not_corrupt(tmp_path, corpus):
     assert _ids(Assistant(settings)) == _ids(clean)
 
 
+# Opens a fresh index folder at each of the given instants (the embedder is loaded once, before the first).
+OPEN_CHILD = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from assistant.embeddings import get_embeddings
+    from assistant.store import Index
+    from assistant import load_settings
+
+    root, home, start = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+    settings = [load_settings(index_dir=root / str(i), home=home, llm="extractive") for i in range(int(sys.argv[4]))]
+    get_embeddings(settings[0].embed_model, settings[0].embed_backend)
+    for i, each in enumerate(settings):
+        while time.time() < start + i:
+            pass
+        Index(each).close()
+    print("opened")
+""")
+
+
+def test_processes_opening_a_new_index_at_the_same_instant_both_succeed(tmp_path):
+    # Chroma creates its tables on a folder's first open without a lock: unguarded, about a third of such pairs
+    # fail ("table collections already exists" or "database is locked"), so 8 pairs all but always catch it.
+    start = time.time() + 12  # after both children have imported and loaded the embedder
+    cmd = [sys.executable, "-c", OPEN_CHILD, str(tmp_path), str(tmp_path / "home"), str(start), "8"]
+    procs = [subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err[-2000:] for _, err in outputs]
+
+
 # A merge or a segment written by a catch-up, killed at each step: the child edits one of several small documents
 # with thresholds so low that its commit is followed by a merge (or, for "bulk-swap", replaced by a catch-up that
 # writes a segment itself).
