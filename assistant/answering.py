@@ -334,8 +334,24 @@ def answer_text(short: str, citations: list[Citation]) -> str:
     return f"{short.rstrip('.')} {''.join(f'[{c.n}]' for c in citations)}.\n\n{quotes}"
 
 
+def verbatim(short: str, quotes: list[str]) -> str:
+    """The short answer in its quote's own words ("5" -> "five", "radicalized" -> "radicalize"): the first run of a
+    quote's words that reads as the answer's words do (``questions.stems``), else the answer as written. What users
+    see, and what SQuAD scores, is then text of the cited sentence."""
+    if not short or any(short in quote for quote in quotes):
+        return short
+    wanted = [stem for *_, stem in questions.word_spans(short)]
+    for quote in quotes:
+        spans = questions.word_spans(quote)
+        for i in range(len(spans) - len(wanted) + 1) if wanted else ():
+            if [stem for *_, stem in spans[i:i + len(wanted)]] == wanted:
+                return quote[spans[i][0]:spans[i + len(wanted) - 1][1]]
+    return short
+
+
 def _answer(short: str, sentences: list[Sentence], passages: list[Passage], backend: str,
             decision: Decision) -> Answer:
+    short = verbatim(short, [s.text for s in sentences])
     citations = cite(sentences, passages)
     return Answer(text=answer_text(short, citations), citations=citations, passages=passages, backend=backend,
                   short_answer=short, decision=vars(decision))

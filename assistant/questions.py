@@ -59,6 +59,12 @@ def words(text: str) -> list[str]:
     return [part for w in _WORD.findall(fold(text)) for part in re.split(r"['’\-]", w) if part]
 
 
+def word_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, stem) of each word of ``text`` as ``stems`` reads it, at offsets of ``text`` itself."""
+    return [(w.start() + part.start(), w.start() + part.end(), _norm(fold(part.group())))
+            for w in _WORD.finditer(text) for part in re.finditer(r"[^'’\-]+", w.group())]
+
+
 def stems(text: str) -> set[str]:
     return {_norm(w) for w in words(text)}
 

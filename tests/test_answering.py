@@ -67,6 +67,24 @@ def test_a_short_right_answer_is_kept_with_the_sentence_it_comes_from(seed_assis
     assert any(expected in c.quote for c in result.citations) and exact(result)
 
 
+# What users see, and SQuAD scores, is the cited text: a short answer is shown in its quote's own words.
+@pytest.mark.parametrize("short, quote, shown", [
+    ("5", "a coup involving five princes", "five"),
+    ("6 to 9 percent", "it comprises six to nine percent of GDP", "six to nine percent"),
+    ("radicalized the movement", "it helped radicalize the movement.", "radicalize the movement"),
+    ("$5 million", "it cost $5 million", "$5 million"),  # already verbatim: kept whole, sign and all
+    ("19 APR", "on April 19", "19 APR"),  # not the quote's words in that order: as written
+])
+def test_a_short_answer_is_shown_in_its_quotes_words(short, quote, shown):
+    assert answering.verbatim(short, [quote]) == shown
+
+
+def test_a_kept_answer_reads_as_its_quote_does(seed_assistant):
+    result = scripted(seed_assistant, "[1] taro kono").answer("Who is Japan's foreign minister?")
+    assert not result.refused and result.short_answer == "Taro Kono" and result.text.startswith("Taro Kono [1].")
+    assert result.decision["draft"] == "taro kono"  # the model's own words stay on record
+
+
 def test_an_answer_citing_the_wrong_sentence_is_attributed_to_the_one_that_grounds_it(seed_assistant):
     result = scripted(seed_assistant, "[3] Taro Kono").answer("Who is Japan's foreign minister?")
     assert not result.refused and all("Taro Kono" in c.quote for c in result.citations) and exact(result)

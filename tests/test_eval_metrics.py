@@ -167,6 +167,9 @@ def test_quote_supports_token_overlap():
     assert quote_supports("Pompeo met Taro Kono in Washington [1].", POMPEO_QUOTE) == pytest.approx(0.8)
     assert quote_supports(IGNORED_QUOTE, IGNORED_QUOTE) == 1.0
     assert quote_supports("It was there.", POMPEO_QUOTE) == 0.0  # only stop words: nothing claimed
+    # words joined by punctuation SQuAD's normalisation keeps (en and em dashes) are still words of the quote
+    assert quote_supports("1234 [1].", "the Jin dynasty (1115\u20131234) in the north") == 1.0
+    assert quote_supports("Imperial [1].", "the Times added a newer county\u2014Imperial\u2014to that list") == 1.0
 
 
 def test_citation_precision():

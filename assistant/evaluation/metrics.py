@@ -170,8 +170,11 @@ _CITATION_MARKER = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")  # "[1]" or "[1, 2]" in
 
 
 def content_tokens(text: str) -> set[str]:
-    """Distinct normalised tokens of ``text`` minus stop words and citation markers."""
-    return {token for token in _answer_tokens(_CITATION_MARKER.sub(" ", text)) if token not in STOP_WORDS}
+    """Distinct normalised tokens of ``text`` minus stop words and citation markers. Unlike SQuAD's answer tokens
+    they are split at any punctuation left after normalising (which drops only ASCII's): "1234" is a word of
+    "(1115–1234)" and "Imperial" of "county—Imperial—to"."""
+    tokens = re.split(r"[\W_]+", normalize_answer(_CITATION_MARKER.sub(" ", text)))
+    return {token for token in tokens if token and token not in STOP_WORDS}
 
 
 def quote_supports(sentence: str, quote: str) -> float:
