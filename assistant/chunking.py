@@ -37,7 +37,7 @@ class TokenCounter:
         """Tokenize ``text`` a window at a time, each cut at whitespace (so between words): a 50 MB file is not one
         tokenizer call holding every token's strings."""
         starts, ends, words = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-        at = 0
+        at = next_word = 0  # word numbers go on across windows
         while at < len(text):
             cut = min(len(text), at + WINDOW_CHARS)
             while cut < len(text) and not text[cut].isspace():
@@ -46,8 +46,8 @@ class TokenCounter:
             offsets = np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2) + at
             starts.append(offsets[:, 0])
             ends.append(offsets[:, 1])
-            first_word = words[-1].max() + 1 if len(words[-1]) else 0  # word numbers go on across windows
-            words.append(np.asarray(encoding.word_ids, dtype=np.int64) + first_word)
+            words.append(np.asarray(encoding.word_ids, dtype=np.int64) + next_word)
+            next_word += max(encoding.word_ids, default=-1) + 1
             at = cut
         self._text, self._cursor = text, 0
         self._starts, self._ends, self._words = np.concatenate(starts), np.concatenate(ends), np.concatenate(words)

@@ -26,6 +26,7 @@ _FRAME = frozenset(STOPWORDS_EN) | {
     "about", "regarding", "concerning", "mean", "meant",
 }
 _WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
+_PART = re.compile(r"[^'’\-]+")  # a word's parts: "U.S.-Japan" and "Kono's" are read part by part
 _NUMBER = re.compile(r"^\d+(?:[.,]\d+)*(?:st|nd|rd|th|s)?$")
 _ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
@@ -56,13 +57,13 @@ def _norm(word: str) -> str:
 
 def words(text: str) -> list[str]:
     """Folded words, hyphenated and apostrophe compounds split into their parts."""
-    return [part for w in _WORD.findall(fold(text)) for part in re.split(r"['’\-]", w) if part]
+    return [part.group() for w in _WORD.findall(fold(text)) for part in _PART.finditer(w)]
 
 
 def word_spans(text: str) -> list[tuple[int, int, str]]:
     """(start, end, stem) of each word of ``text`` as ``stems`` reads it, at offsets of ``text`` itself."""
     return [(w.start() + part.start(), w.start() + part.end(), _norm(fold(part.group())))
-            for w in _WORD.finditer(text) for part in re.finditer(r"[^'’\-]+", w.group())]
+            for w in _WORD.finditer(text) for part in _PART.finditer(w.group())]
 
 
 def stems(text: str) -> set[str]:
