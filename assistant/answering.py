@@ -54,16 +54,16 @@ _ANAPHOR = re.compile(r"^(?:he|she|it|they|this|these|that|those|his|her|its|the
 # evidence sentence the answer? EXTRACTIVE: the same with no model at all. The thresholds refuse the most
 # unanswerable calibration questions while refusing at most 25 % of the answerable ones (eval/calibrate.py
 # MAX_REFUSED: refusing right answers is what users of the old path met most).
-KEEP = {"bias": -3.553, "coverage": 1.033, "cosine": 1.266, "p_decline": -0.48, "check": 1.754, "echo": -0.169,
-        "pairs": 1.084, "missing": -0.774, "confidence": 0.463}
+KEEP = {"bias": -3.731, "coverage": 1.089, "cosine": 1.331, "p_decline": -0.412, "check": 1.809, "echo": -0.28,
+        "pairs": 1.182, "missing": -0.814, "confidence": 0.484}
 KEEP_THRESHOLD = 0.4
-FALLBACK = {"bias": -2.59, "top_coverage": 1.454, "top_cosine": 1.668, "p_decline": -0.695}
+FALLBACK = {"bias": -2.574, "top_coverage": 1.434, "top_cosine": 1.674, "p_decline": -0.679}
 FALLBACK_THRESHOLD = 0.45
-EXTRACTIVE = {"bias": -2.67, "top_coverage": 1.485, "top_cosine": 1.681}
+EXTRACTIVE = {"bias": -2.644, "top_coverage": 1.46, "top_cosine": 1.684}
 EXTRACTIVE_THRESHOLD = 0.35
 USE_CHECK = True  # whether the yes/no check pays for its time (eval/reports/calibration/report.md)
-CHECK_PRIOR = 0.758  # the check's mean on calibration answers: what a model that cannot report P(yes) is taken to say
-CONFIDENCE_PRIOR = 0.807  # the same for answer_confidence
+CHECK_PRIOR = 0.755  # the check's mean on calibration answers: what a model that cannot report P(yes) is taken to say
+CONFIDENCE_PRIOR = 0.803  # the same for answer_confidence
 NOVEL_COVERAGE = 0.6  # share of the short answer's new words its quote must contain (numbers: all of them)
 
 
@@ -212,29 +212,39 @@ def _declines(short: str) -> bool:
                      r"determined|unanswerable)\b", short, re.IGNORECASE) is not None
 
 
-def grounded(short: str, question: str, quote: str) -> bool:
-    """What the answer adds to the question must come from its quote: every number, most of its words. An answer
-    that only repeats the question's words adds nothing to ground ("Article 5" to "… under Article 5?"; 1 of 9 such
-    SQuAD calibration drafts was right)."""
+def grounding(short: str, question: str, quote: str) -> float:
+    """The share of what the answer adds to the question that its quote holds: 0.0 when a number it adds is not
+    there, or when it adds nothing ("Article 5" to "… under Article 5?"; 1 of 9 such SQuAD calibration drafts was
+    right)."""
     novel = questions.stems(short) - questions.stems(question) - _FRAME_STEMS
     if not novel:
-        return False
+        return 0.0
     found = questions.stems(quote)
     numbers = {w for w in novel if any(ch.isdigit() for ch in w)}
-    return numbers <= found and len(novel & found) / len(novel) >= NOVEL_COVERAGE
+    return len(novel & found) / len(novel) if numbers <= found else 0.0
+
+
+def grounded(short: str, question: str, quote: str) -> bool:
+    """What the answer adds to the question comes from its quote: every number, most of its words."""
+    return grounding(short, question, quote) >= NOVEL_COVERAGE
 
 
 _FRAME_STEMS = {questions.stems(w).pop() for w in ("the", "a", "an", "of", "and", "in", "to", "by", "for", "on")}
 
 
 def support(draft: Draft, question: str, evidence: list[Scored]) -> list[int]:
-    """The evidence sentences the short answer rests on: those it cites that ground it, else the best one that
-    does (the model cited the wrong number), else none."""
-    grounding = [i for i in draft.cited if grounded(draft.short, question, evidence[i].sentence.text)]
-    if grounding:
-        return grounding[:2]
-    others = [i for i in range(len(evidence)) if grounded(draft.short, question, evidence[i].sentence.text)]
-    return sorted(others, key=lambda i: evidence[i].coverage, reverse=True)[:1]
+    """The evidence sentences the short answer rests on: those it cites that ground it as fully as any sentence
+    does, else the best one that does (the model cited the wrong number: "Japan Defense Minister [3]" where [3]
+    has "Japan" and "defense" but [1] has all three words), else none."""
+    shares = [grounding(draft.short, question, e.sentence.text) for e in evidence]
+    best = max(shares, default=0.0)
+    if best < NOVEL_COVERAGE:
+        return []
+    cited = [i for i in draft.cited if shares[i] == best]
+    if cited:
+        return cited[:2]
+    return sorted((i for i, share in enumerate(shares) if share == best), key=lambda i: evidence[i].coverage,
+                  reverse=True)[:1]
 
 
 def _context(index: int, evidence: list[Scored], passages: list[Passage]) -> str:

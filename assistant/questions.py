@@ -4,6 +4,8 @@
   "Senkaku" or "cyberattack" count for more than "begin" or "country".
 - ``names``: the names and numbers it mentions ("Article 9", "Kono", "1995"): if none of the retrieved text
   mentions one, the documents cannot be about the question's subject.
+- A word English does not know ("decribes", "undestanding") is read as the text's word it is one slip of the keys
+  from ("describes"): typed questions have typos, and a typo must not read as a rare name the text lacks.
 - ``answer_type``: who -> a person, when -> a date, what year -> a year, how many -> a number, where that can be
   told.
 """
@@ -78,20 +80,57 @@ def rarity(word: str) -> float:
     return max(0.2, min(RARE_CAP, 6.0 - zipf_frequency(word, "en")))
 
 
-def focus(question: str) -> dict[str, float]:
-    """Stem -> weight for each content word of the question."""
+TYPO_MIN = 5  # letters a word needs before a one-letter slip in it is read as a typo (shorter: too many neighbours)
+
+
+@lru_cache(maxsize=65536)
+def _unknown(word: str) -> bool:
+    """A word English does not know, long enough to be a misspelling of one that is near it."""
+    return len(word) >= TYPO_MIN and word.isalpha() and zipf_frequency(word, "en") == 0
+
+
+def _slips(a: str, b: str) -> int:
+    """Edits (insert, delete, substitute, swap two neighbours) from ``a`` to ``b``, counted up to 3."""
+    if abs(len(a) - len(b)) > 2:
+        return 3
+    before, row = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            cost = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (ca != cb))
+            if before is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, before[j - 2] + 1)
+            current.append(cost)
+        before, row = row, current
+    return min(row[-1], 3)
+
+
+def respelt(word: str, text_words: set[str]) -> str:
+    """The word of the text that an unknown word misspells (one slip, two in a word of 8+ letters), or ``word``."""
+    if word in text_words or not _unknown(word):
+        return word
+    limit = 1 if len(word) < 8 else 2
+    near = [(_slips(word, w), w) for w in text_words if abs(len(w) - len(word)) <= limit and w[:1].isalpha()]
+    return min((n for n in near if n[0] <= limit), default=(0, word))[1]
+
+
+def _asked(question: str, text: str) -> list[tuple[str, float]]:
+    """(stem, weight) of each content word of the question, in order, a typo read as the text's word."""
+    text_words = set(words(text))
+    return [(_norm(w), rarity(w)) for w in (respelt(w, text_words) for w in words(question) if w not in _FRAME)]
+
+
+def focus(question: str, text: str = "") -> dict[str, float]:
+    """Stem -> weight for each content word of the question (its typos read against ``text``)."""
     weights: dict[str, float] = {}
-    for word in words(question):
-        if word in _FRAME:
-            continue
-        stem = _norm(word)
-        weights[stem] = max(weights.get(stem, 0.0), rarity(word))
+    for stem, weight in _asked(question, text):
+        weights[stem] = max(weights.get(stem, 0.0), weight)
     return weights
 
 
 def coverage(question: str, text: str) -> float:
     """Rarity-weighted share of the question's focus found in ``text`` (1.0 for a question with no focus)."""
-    weights = focus(question)
+    weights = focus(question, text)
     if not weights:
         return 1.0
     found = stems(text)
@@ -102,9 +141,8 @@ def pairs_found(question: str, text: str) -> float:
     """Share of the question's adjacent content-word pairs that ``text`` also has together (at most one word
     between): a sentence with "Turkish forces" and "Normans" apart answers a question about neither's relation.
     1.0 when the question has no pair."""
-    weights = focus(question)
-    asked = [_norm(w) for w in words(question) if w not in _FRAME]
-    pairs = {(a, b) for a, b in zip(asked, asked[1:]) if a in weights and b in weights and a != b}
+    asked = [stem for stem, _ in _asked(question, text)]
+    pairs = {(a, b) for a, b in zip(asked, asked[1:]) if a != b}
     if not pairs:
         return 1.0
     said = [_norm(w) for w in words(text)]
@@ -116,7 +154,7 @@ def rarest_missing(question: str, text: str) -> float:
     """The rarity of the question's most telling word that ``text`` lacks, over RARE_CAP (0.0: none lacks): one
     missing name or term can make the question about something else, however much else matches."""
     found = stems(text)
-    return max((w for s, w in focus(question).items() if s not in found), default=0.0) / RARE_CAP
+    return max((w for s, w in focus(question, text).items() if s not in found), default=0.0) / RARE_CAP
 
 
 def names(question: str) -> list[str]:
@@ -139,18 +177,20 @@ def _acronym_in(acronym: str, text: str) -> bool:
     return re.search(pattern, text) is not None
 
 
-def mentioned(name: str, text: str, text_stems: set[str] | None = None) -> bool:
-    """Whether ``text`` mentions ``name`` (accents, case, plural and acronym aside)."""
-    parts = {_norm(w) for w in words(name)}
-    present = text_stems if text_stems is not None else stems(text)
-    return parts <= present or _acronym_in(name, text)
+def mentioned(name: str, text: str, said: set[str] | None = None, present: set[str] | None = None) -> bool:
+    """Whether ``text`` mentions ``name`` (accents, case, plural, acronym and a typo aside); ``said`` and
+    ``present`` are the text's words and stems when the caller has them."""
+    said = said if said is not None else set(words(text))
+    present = present if present is not None else {_norm(w) for w in said}
+    return {_norm(respelt(w, said)) for w in words(name)} <= present or _acronym_in(name, text)
 
 
 def missing_names(question: str, texts: list[str]) -> list[str]:
     """The question's names and numbers that none of ``texts`` mentions."""
     joined = "\n".join(texts)
-    present = stems(joined)
-    return [n for n in names(question) if not mentioned(n, joined, present)]
+    said = set(words(joined))
+    present = {_norm(w) for w in said}
+    return [n for n in names(question) if not mentioned(n, joined, said, present)]
 
 
 _TYPES = (

@@ -11,6 +11,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from assistant import Answer, Assistant, Evidence, answering
 from assistant.answering import Draft, parse_draft
 from assistant.documents import load_file
+from assistant.evidence import Sentence
 
 from .conftest import SEED
 
@@ -88,6 +89,19 @@ def test_a_kept_answer_reads_as_its_quote_does(seed_assistant):
 def test_an_answer_citing_the_wrong_sentence_is_attributed_to_the_one_that_grounds_it(seed_assistant):
     result = scripted(seed_assistant, "[3] Taro Kono").answer("Who is Japan's foreign minister?")
     assert not result.refused and all("Taro Kono" in c.quote for c in result.citations) and exact(result)
+
+
+def test_an_answer_rests_on_the_sentence_that_grounds_all_of_it_not_a_cited_one_that_grounds_part():
+    """"Japan Defense Minister [2]": [2] has "Japan" and "defense", enough to ground it alone, but [1] has all three
+    words; the answer rests on [1], whose neighbours also name the person asked about."""
+    texts = ["Pompeo met Japan Defense Minister Takeshi Iwaya.",
+             "Mutual defense matters as China and Japan clash over the islands."]
+    evidence = [answering.Scored(Sentence(0, t, 0, len(t)), 0.5, 0.5, 0.5) for t in texts]
+    for cited, rests_on in (([1], [0]), ([0], [0]), ([], [0])):
+        draft = Draft("Japan Defense Minister", cited, declined=False)
+        assert answering.support(draft, "Who is Takeshi Iwaya?", evidence) == rests_on
+    partial = Draft("Japan defense", [1], declined=False)  # both ground it fully: the cited one is kept
+    assert answering.support(partial, "Who is Takeshi Iwaya?", evidence) == [1]
 
 
 # 2. Off-target sentences: an answer the evidence does not ground is never shown.

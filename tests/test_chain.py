@@ -82,6 +82,7 @@ def default_model(seed_assistant):
     ("What does Article 5 cover?", "defend", "obligated under Article 5 to help Japan defend"),
     ("Who is Japan's defense minister?", "Iwaya", "Defense Minister Takeshi Iwaya"),
     ("What does China call the Senkaku Islands?", "Diaoyu", "Diaoyu Islands"),
+    ("Who is Takeshi Iwaya?", "Defense Minister", "Defense Minister Takeshi Iwaya"),  # not an echo of the name
 ])
 def test_default_model_keeps_short_right_answers(default_model, question, short, quoted):
     """Issue 10's classes 1 and 4: a right short answer (a name, a clause) is kept, not refused."""

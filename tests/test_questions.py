@@ -78,3 +78,23 @@ def test_rarest_missing_is_the_most_telling_word_absent():
     without_verb = questions.rarest_missing(question, "China and Japan clash over the Senkaku Islands.")
     without_name = questions.rarest_missing(question, "Japan administers the islands.")
     assert 0.0 < without_verb < without_name <= 1.0
+
+
+def test_a_typo_in_the_question_reads_as_the_texts_word():
+    text = "The Schrodinger equation describes the physics of force, regarding a potential field."
+    typed = "What equation currently decribes the physics of force?"
+    assert questions.coverage(typed, text) == pytest.approx(questions.coverage(typed.replace("decribes",
+                                                                                             "describes"), text))
+    assert questions.rarest_missing(typed, text) < 0.5  # not read as a rare name the text lacks
+    assert questions.pairs_found("What is the force called rgarding a potential field?", text) == 1.0
+    assert questions.missing_names("Was Schrodingr right?", [text]) == []  # a misspelt name is still the name
+    # a real word one letter from the text's is another word, not a typo ("north" is not "south")
+    assert questions.rarest_missing("What lies north of the sea?", "What lies south of the sea?") > 0.0
+    assert questions.missing_names("Who was Wilkins?", ["Wilkinson wrote it."]) == ["Wilkins"]
+
+
+@pytest.mark.parametrize("a, b, slips", [("decribes", "describes", 1), ("teh", "the", 1), ("deyond", "beyond", 1),
+                                          ("reformilate", "reformulate", 1), ("quanton", "quantum", 2),
+                                          ("cat", "elephant", 3)])
+def test_slips_counts_edits_and_swaps(a, b, slips):
+    assert questions._slips(a, b) == slips
