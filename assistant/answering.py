@@ -10,7 +10,7 @@ One question goes through these steps (``Assistant.stream`` runs them; the chain
 3. The model replies ``short answer [n]`` (or NONE); ``parse_draft`` reads that, and its first-token probability
    of declining when the backend reports it.
 4. ``decide``: keep the short answer when it is of the kind asked where that can be told (who -> a person, what
-   year -> a year…), what it adds is in the sentence it cites (``grounded``), and the evidence answers *this*
+   year -> a year…), what it adds is in the sentence it cites (``grounding``), and the evidence answers *this*
    question: a calibrated logistic model over the question's focus coverage, the rarest question word the quote
    lacks, whether the question's word pairs stand together in it, the embedding score, the model's own probability
    of declining, how sure it was of the answer's words, and its yes/no check of (question, answer, quote).
@@ -222,11 +222,6 @@ def grounding(short: str, question: str, quote: str) -> float:
     found = questions.stems(quote)
     numbers = {w for w in novel if any(ch.isdigit() for ch in w)}
     return len(novel & found) / len(novel) if numbers <= found else 0.0
-
-
-def grounded(short: str, question: str, quote: str) -> bool:
-    """What the answer adds to the question comes from its quote: every number, most of its words."""
-    return grounding(short, question, quote) >= NOVEL_COVERAGE
 
 
 _FRAME_STEMS = {questions.stems(w).pop() for w in ("the", "a", "an", "of", "and", "in", "to", "by", "for", "on")}
