@@ -89,6 +89,7 @@ def _unknown(word: str) -> bool:
     return len(word) >= TYPO_MIN and word.isalpha() and zipf_frequency(word, "en") == 0
 
 
+@lru_cache(maxsize=65536)
 def _slips(a: str, b: str) -> int:
     """Edits (insert, delete, substitute, swap two neighbours) from ``a`` to ``b``, counted up to 3."""
     if abs(len(a) - len(b)) > 2:
@@ -116,8 +117,11 @@ def respelt(word: str, text_words: set[str]) -> str:
 
 def _asked(question: str, text: str) -> list[tuple[str, float]]:
     """(stem, weight) of each content word of the question, in order, a typo read as the text's word."""
-    text_words = set(words(text))
-    return [(_norm(w), rarity(w)) for w in (respelt(w, text_words) for w in words(question) if w not in _FRAME)]
+    asked = [w for w in words(question) if w not in _FRAME]
+    if any(_unknown(w) for w in asked):  # the text's words are read only when a word may be a typo
+        text_words = set(words(text))
+        asked = [respelt(w, text_words) for w in asked]
+    return [(_norm(w), rarity(w)) for w in asked]
 
 
 def focus(question: str, text: str = "") -> dict[str, float]:
