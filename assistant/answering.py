@@ -54,16 +54,16 @@ _ANAPHOR = re.compile(r"^(?:he|she|it|they|this|these|that|those|his|her|its|the
 # evidence sentence the answer? EXTRACTIVE: the same with no model at all. The thresholds refuse the most
 # unanswerable calibration questions while refusing at most 25 % of the answerable ones (eval/calibrate.py
 # MAX_REFUSED: refusing right answers is what users of the old path met most).
-KEEP = {"bias": -3.731, "coverage": 1.089, "cosine": 1.331, "p_decline": -0.412, "check": 1.809, "echo": -0.28,
-        "pairs": 1.182, "missing": -0.814, "confidence": 0.484}
+KEEP = {"bias": -3.822, "coverage": 1.025, "cosine": 1.393, "p_decline": -0.39, "check": 1.859, "echo": -0.331,
+        "pairs": 1.14, "missing": -0.738, "confidence": 0.523}
 KEEP_THRESHOLD = 0.4
-FALLBACK = {"bias": -2.574, "top_coverage": 1.434, "top_cosine": 1.674, "p_decline": -0.679}
+FALLBACK = {"bias": -2.331, "top_coverage": 1.45, "top_cosine": 1.418, "p_decline": -0.733}
 FALLBACK_THRESHOLD = 0.45
-EXTRACTIVE = {"bias": -2.644, "top_coverage": 1.46, "top_cosine": 1.684}
+EXTRACTIVE = {"bias": -2.408, "top_coverage": 1.478, "top_cosine": 1.43}
 EXTRACTIVE_THRESHOLD = 0.35
 USE_CHECK = True  # whether the yes/no check pays for its time (eval/reports/calibration/report.md)
 CHECK_PRIOR = 0.755  # the check's mean on calibration answers: what a model that cannot report P(yes) is taken to say
-CONFIDENCE_PRIOR = 0.803  # the same for answer_confidence
+CONFIDENCE_PRIOR = 0.8  # the same for answer_confidence
 NOVEL_COVERAGE = 0.6  # share of the short answer's new words its quote must contain (numbers: all of them)
 
 
@@ -141,6 +141,12 @@ def select_evidence(question: str, passages: list[Passage], vectors: VectorCache
         chosen.extend(g for g in group if g not in chosen)
         used += cost
     return chosen
+
+
+def best(evidence: list[Scored]) -> list[int]:
+    """The best evidence sentence, with the sentence before it when it was brought in to say who "he" or what "it"
+    is (``select_evidence`` then puts it first, ranked below the sentence it explains)."""
+    return [0, 1] if len(evidence) > 1 and evidence[1].score > evidence[0].score else [0]
 
 
 def _previous(sentence: Sentence, scored: list[Scored]) -> Scored | None:
@@ -228,18 +234,17 @@ _FRAME_STEMS = {questions.stems(w).pop() for w in ("the", "a", "an", "of", "and"
 
 
 def support(draft: Draft, question: str, evidence: list[Scored]) -> list[int]:
-    """The evidence sentences the short answer rests on: those it cites that ground it as fully as any sentence
-    does, else the best one that does (the model cited the wrong number: "Japan Defense Minister [3]" where [3]
-    has "Japan" and "defense" but [1] has all three words), else none."""
+    """The evidence sentence the short answer rests on: of those that ground it as fully as any sentence does,
+    the one with most of the question's focus, the cited one on a tie; none when no sentence grounds it enough.
+    The small model's markers are often off by one: "Japan Defense Minister [3]" where [3] has "Japan" and
+    "defense" but [1] has all three words; "space and cyber [3]" where [1] also names them and is the sentence
+    about Iwaya, the question's subject."""
     shares = [grounding(draft.short, question, e.sentence.text) for e in evidence]
     best = max(shares, default=0.0)
     if best < NOVEL_COVERAGE:
         return []
-    cited = [i for i in draft.cited if shares[i] == best]
-    if cited:
-        return cited[:2]
-    return sorted((i for i, share in enumerate(shares) if share == best), key=lambda i: evidence[i].coverage,
-                  reverse=True)[:1]
+    grounding_all = [i for i, share in enumerate(shares) if share == best]
+    return [max(grounding_all, key=lambda i: (evidence[i].coverage, i in draft.cited, -i))]
 
 
 def _context(index: int, evidence: list[Scored], passages: list[Passage]) -> str:
@@ -263,7 +268,8 @@ def measure(question: str, draft: Draft | None, chosen: list[int], evidence: lis
             check: float | None) -> dict[str, float]:
     """Every signal the models read. The answer's come from the sentences it rests on (with their neighbours; the
     best evidence sentence when it rests on none); the top_ ones from the best evidence sentence."""
-    at = chosen or [0]
+    top = best(evidence)[-1]
+    at = chosen or [top]
     context = " ".join(_context(i, evidence, passages) for i in at)
     said = draft is not None and not draft.declined
     return {
@@ -271,14 +277,14 @@ def measure(question: str, draft: Draft | None, chosen: list[int], evidence: lis
         "pairs": questions.pairs_found(question, " ".join(evidence[i].sentence.text for i in at)),
         "missing": questions.rarest_missing(question, context),
         "confidence": (draft.confidence if draft.confidence is not None else CONFIDENCE_PRIOR) if said else 0.0,
-        "cosine": max(evidence[i].cosine for i in chosen) if chosen else evidence[0].cosine,
+        "cosine": max(evidence[i].cosine for i in chosen) if chosen else evidence[top].cosine,
         "type_fit": float(questions.fits(questions.answer_type(question), draft.short)) if said else -1.0,
         "p_decline": (draft.p_decline if draft.p_decline is not None else float(draft.declined)) if draft else 0.0,
         "check": check if check is not None else CHECK_PRIOR,
         "grounded": float(bool(chosen)),
         "echo": _echo(draft.short, question) if said else 0.0,
-        "top_coverage": questions.coverage(question, _context(0, evidence, passages)),
-        "top_cosine": evidence[0].cosine,
+        "top_coverage": questions.coverage(question, _context(top, evidence, passages)),
+        "top_cosine": evidence[top].cosine,
         "relevance": max(p.relevance for p in passages),
     }
 
@@ -310,7 +316,7 @@ def decide(question: str, passages: list[Passage], evidence: list[Scored], draft
         checked = check(question, draft.short, " ".join(evidence[i].sentence.text for i in chosen))
     signals = measure(question, draft, chosen, evidence, passages, checked)
     decision = Decision(draft=draft.short if said else "", support=[evidence[i].sentence.text for i in chosen],
-                        top=evidence[0].sentence.text, signals=signals)
+                        top=" ".join(evidence[i].sentence.text for i in best(evidence)), signals=signals)
     if chosen:
         decision.p_keep = probability(KEEP, signals)
         if decision.p_keep >= KEEP_THRESHOLD:
@@ -320,7 +326,7 @@ def decide(question: str, passages: list[Passage], evidence: list[Scored], draft
     decision.p_evidence = probability(model, signals)
     if decision.p_evidence >= threshold:
         decision.kept, decision.reason = "evidence", "the best evidence sentence answers it"
-        return _answer("", [evidence[0].sentence], passages, backend + ("+evidence" if draft else ""), decision)
+        return _answer("", [evidence[i].sentence for i in best(evidence)], passages, backend + ("+evidence" if draft else ""), decision)
     decision.reason = ("the model found no answer" if draft is not None and draft.declined
                        else f"the answer is not a {kind}, as asked" if mistyped
                        else "the answer is not in its quote" if said and not chosen

@@ -8,10 +8,11 @@ import math
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from assistant import Answer, Assistant, Evidence, answering
+from assistant import Answer, Assistant, Evidence, answering, questions
 from assistant.answering import Draft, parse_draft
 from assistant.documents import load_file
-from assistant.evidence import Sentence
+from assistant.evidence import Sentence, split_sentences
+from assistant.types import Passage
 
 from .conftest import SEED
 
@@ -104,6 +105,30 @@ def test_an_answer_rests_on_the_sentence_that_grounds_all_of_it_not_a_cited_one_
     assert answering.support(partial, "Who is Takeshi Iwaya?", evidence) == [1]
 
 
+def test_of_sentences_that_ground_an_answer_alike_it_rests_on_the_one_about_the_question():
+    """"space and cyber [2]": both sentences name space and cyber, but only [1] is about Iwaya, who was asked
+    about; the answer's signals must read that one."""
+    question = "Which new domains did Iwaya name?"
+    texts = ["Iwaya said rivals seek superiority in new domains such as space and cyber.",
+             "Shanahan spoke of capability in the cyber and space domain."]
+    evidence = [answering.Scored(Sentence(0, t, 0, len(t)), 0.5, 0.5, questions.coverage(question, t))
+                for t in texts]
+    assert answering.support(Draft("space and cyber", [1], declined=False), question, evidence) == [0]
+
+
+def test_a_quotation_of_several_sentences_is_split_into_them():
+    """pysbd keeps a quotation whole; in news, quotes run for sentences, and a merged one matches no question."""
+    text = ('Iwaya said it was "significant from the perspective of deterrence." "Not just China, but others '
+            'pursue space and cyber," Iwaya said. "So, we agreed to cooperate. And this is the foundation." '
+            'He met Mr. Smith in Washington, D.C. on Friday, as the U.S. Senate watched, e.g. The Times said so.')
+    assert [text[s:e] for s, e in split_sentences(text)] == [
+        'Iwaya said it was "significant from the perspective of deterrence."',
+        '"Not just China, but others pursue space and cyber," Iwaya said.',
+        '"So, we agreed to cooperate.',
+        'And this is the foundation."',
+        'He met Mr. Smith in Washington, D.C. on Friday, as the U.S. Senate watched, e.g. The Times said so.']
+
+
 # 2. Off-target sentences: an answer the evidence does not ground is never shown.
 def test_an_answer_from_the_models_memory_is_refused(seed_assistant):
     result = scripted(seed_assistant, "[1] 1960").answer("When was the U.S.-Japan Security Treaty signed?")
@@ -163,3 +188,18 @@ def test_the_extractive_backend_answers_with_its_best_evidence(seed_assistant):
     final = items[-1]
     assert not final.refused and final.short_answer == "" and final.decision["kept"] == "evidence"
     assert DEFEND in final.citations[0].quote and final.text.startswith("\u201c") and exact(final)
+
+
+def test_the_best_evidence_shown_alone_keeps_the_sentence_that_says_what_its_it_is():
+    """"Its main shaft is 300 metres deep." ranks first, and the sentence before it is brought in (and put first) to
+    say what "its" is; shown as the answer, the evidence is both sentences, not just the one brought in."""
+    text = "The Santa Rita mine produced copper until 1971. Its main shaft is 300 metres deep."
+    passage = Passage(chunk_id="c", source="mine.txt", text=text, start=0, end=len(text), relevance=0.8)
+    spans = split_sentences(text)
+    evidence = [answering.Scored(Sentence(0, text[s:e], s, e), score, 0.8, 0.8)
+                for (s, e), score in zip(spans, (0.9, 1.6))]
+    assert answering.best(evidence) == [0, 1]
+    result = answering.decide("How deep is the main shaft of the Santa Rita mine?", [passage], evidence, None,
+                              "extractive")
+    assert not result.refused and "300 metres deep" in result.text
+    assert [c.quote for c in result.citations] == [text[s:e] for s, e in spans]
