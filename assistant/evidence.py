@@ -35,27 +35,6 @@ def _segmenter() -> pysbd.Segmenter:
     return pysbd.Segmenter(language="en", clean=False, char_span=True)
 
 
-# A sentence end pysbd leaves inside a quotation: ".", "!" or "?" after a plain lower-case word (never an
-# abbreviation such as "D.C." or "e.g."), or closing a quote, then a capital that may open the next quote.
-# News quotes run for several sentences ('… deterrence." "Not just China, …'), and one long merged "sentence"
-# matches no question well.
-_QUOTED_END = re.compile(r"(?:(?<![\w.])(?!(?:vs|etc|al|cf|approx|ca|fig|no|pp|vol)\.)[a-z]{2,}[.!?]|[.!?][\"”’])"
-                         r"(?=\s+[\"“‘]?[A-Z])")
-
-
-def _quoted_ends(piece: str) -> list[tuple[int, int]]:
-    """(start, end) of the sentences inside one of pysbd's, split at the ends ``_QUOTED_END`` finds."""
-    cuts = [m.end() for m in _QUOTED_END.finditer(piece)]
-    bounds = [0, *cuts, len(piece)]
-    spans = []
-    for a, b in zip(bounds, bounds[1:]):
-        text = piece[a:b]
-        lead = len(text) - len(text.lstrip())
-        if text.strip():
-            spans.append((a + lead, a + len(text.rstrip())))
-    return spans
-
-
 @lru_cache(maxsize=4096)  # the same chunks come back question after question
 def split_sentences(text: str) -> tuple[tuple[int, int], ...]:
     """(start, end) of each sentence of ``text``, whitespace trimmed; always verbatim spans of ``text``."""
@@ -69,7 +48,7 @@ def split_sentences(text: str) -> tuple[tuple[int, int], ...]:
             start = text.find(piece, max(cursor, block.start()))
             if start < 0:
                 continue
-            spans.extend((start + a, start + b) for a, b in _quoted_ends(piece))
+            spans.append((start, start + len(piece)))
             cursor = start + len(piece)
     return tuple(spans)
 

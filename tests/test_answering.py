@@ -116,19 +116,6 @@ def test_of_sentences_that_ground_an_answer_alike_it_rests_on_the_one_about_the_
     assert answering.support(Draft("space and cyber", [1], declined=False), question, evidence) == [0]
 
 
-def test_a_quotation_of_several_sentences_is_split_into_them():
-    """pysbd keeps a quotation whole; in news, quotes run for sentences, and a merged one matches no question."""
-    text = ('Iwaya said it was "significant from the perspective of deterrence." "Not just China, but others '
-            'pursue space and cyber," Iwaya said. "So, we agreed to cooperate. And this is the foundation." '
-            'He met Mr. Smith in Washington, D.C. on Friday, as the U.S. Senate watched, e.g. The Times said so.')
-    assert [text[s:e] for s, e in split_sentences(text)] == [
-        'Iwaya said it was "significant from the perspective of deterrence."',
-        '"Not just China, but others pursue space and cyber," Iwaya said.',
-        '"So, we agreed to cooperate.',
-        'And this is the foundation."',
-        'He met Mr. Smith in Washington, D.C. on Friday, as the U.S. Senate watched, e.g. The Times said so.']
-
-
 # 2. Off-target sentences: an answer the evidence does not ground is never shown.
 def test_an_answer_from_the_models_memory_is_refused(seed_assistant):
     result = scripted(seed_assistant, "[1] 1960").answer("When was the U.S.-Japan Security Treaty signed?")
