@@ -240,11 +240,11 @@ def support(draft: Draft, question: str, evidence: list[Scored]) -> list[int]:
     "defense" but [1] has all three words; "space and cyber [3]" where [1] also names them and is the sentence
     about Iwaya, the question's subject."""
     shares = [grounding(draft.short, question, e.sentence.text) for e in evidence]
-    best = max(shares, default=0.0)
-    if best < NOVEL_COVERAGE:
+    fullest = max(shares, default=0.0)
+    if fullest < NOVEL_COVERAGE:
         return []
-    grounding_all = [i for i, share in enumerate(shares) if share == best]
-    return [max(grounding_all, key=lambda i: (evidence[i].coverage, i in draft.cited, -i))]
+    candidates = [i for i, share in enumerate(shares) if share == fullest]
+    return [max(candidates, key=lambda i: (evidence[i].coverage, i in draft.cited, -i))]
 
 
 def _context(index: int, evidence: list[Scored], passages: list[Passage]) -> str:
@@ -326,7 +326,8 @@ def decide(question: str, passages: list[Passage], evidence: list[Scored], draft
     decision.p_evidence = probability(model, signals)
     if decision.p_evidence >= threshold:
         decision.kept, decision.reason = "evidence", "the best evidence sentence answers it"
-        return _answer("", [evidence[i].sentence for i in best(evidence)], passages, backend + ("+evidence" if draft else ""), decision)
+        shown = [evidence[i].sentence for i in best(evidence)]
+        return _answer("", shown, passages, backend + ("+evidence" if draft else ""), decision)
     decision.reason = ("the model found no answer" if draft is not None and draft.declined
                        else f"the answer is not a {kind}, as asked" if mistyped
                        else "the answer is not in its quote" if said and not chosen
