@@ -324,11 +324,14 @@ def decide(question: str, passages: list[Passage], evidence: list[Scored], draft
             return _answer(draft.short, [evidence[i].sentence for i in chosen], passages, backend, decision)
     model, threshold = (FALLBACK, FALLBACK_THRESHOLD) if draft is not None else (EXTRACTIVE, EXTRACTIVE_THRESHOLD)
     decision.p_evidence = probability(model, signals)
-    if decision.p_evidence >= threshold:
+    shown = [evidence[i].sentence for i in best(evidence)]
+    # evidence with no number in it answers no "how much", however close it is: the rule drafts obey too
+    untyped = questions.fits(kind, " ".join(s.text for s in shown)) < 0
+    if decision.p_evidence >= threshold and not untyped:
         decision.kept, decision.reason = "evidence", "the best evidence sentence answers it"
-        shown = [evidence[i].sentence for i in best(evidence)]
         return _answer("", shown, passages, backend + ("+evidence" if draft else ""), decision)
-    decision.reason = ("the model found no answer" if draft is not None and draft.declined
+    decision.reason = (f"the evidence holds no {kind}, as asked" if decision.p_evidence >= threshold
+                       else "the model found no answer" if draft is not None and draft.declined
                        else f"the answer is not a {kind}, as asked" if mistyped
                        else "the answer is not in its quote" if said and not chosen
                        else "the evidence does not state it")

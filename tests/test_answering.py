@@ -133,7 +133,7 @@ def test_an_answer_not_of_the_kind_asked_is_not_kept(seed_assistant):
     result = scripted(seed_assistant, "[1] 19 APR").answer("In what year did the officials say a cyberattack could "
                                                           "be an armed attack?")
     assert result.short_answer == "" and result.decision["reason"] in ("the answer is not a year, as asked",
-                                                                      "the best evidence sentence answers it")
+                                                                      "the evidence holds no year, as asked")
     assert result.decision["support"] == [], result.decision
 
 
@@ -190,3 +190,15 @@ def test_the_best_evidence_shown_alone_keeps_the_sentence_that_says_what_its_it_
                               "extractive")
     assert not result.refused and "300 metres deep" in result.text
     assert [c.quote for c in result.citations] == [text[s:e] for s, e in spans]
+
+
+def test_evidence_with_no_number_in_it_is_no_answer_to_how_much(seed_assistant):
+    """The sentence about how much Japan spends is close to the question in every way but holds no amount: shown as
+    the answer, it would answer a question the article does not (the default model declines here)."""
+    question = "How much money does Japan spend to support U.S. military personnel?"
+    passages = seed_assistant.retrieve(question)
+    evidence = answering.select_evidence(question, passages, seed_assistant.vectors)
+    assert "how much money Japan spends" in evidence[0].sentence.text
+    result = answering.decide(question, passages, evidence, Draft("", [], True, p_decline=0.1), "scripted")
+    assert result.refused and result.decision["reason"] == "the evidence holds no number, as asked", result.decision
+    assert result.decision["p_evidence"] >= answering.FALLBACK_THRESHOLD  # close enough to be shown, but no answer
