@@ -210,8 +210,11 @@ _TYPES = (
 _NUMERAL = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
                       r"fifty|hundreds?|thousands?|millions?|billions?|trillions?|dozens?|half|several|few)\b",
                       re.IGNORECASE)
-_DATE = re.compile(r"\d|\b(?:" + "|".join(_MONTHS) + r"|century|centuries|decade|era|age|period|reign|dynasty|war|"
-                   r"spring|summer|autumn|fall|winter|today|yesterday|year|years)\b", re.IGNORECASE)
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_DATE = re.compile(r"\d|\b(?:" + "|".join(_MONTHS + _WEEKDAYS) + r"|century|centuries|decade|era|age|period|reign|"
+                   r"dynasty|war|spring|summer|autumn|fall|winter|today|tomorrow|yesterday|tonight|years?|months?|"
+                   r"weeks?|days?|hours?|daily|weekly|monthly|yearly|annually|morning|afternoon|evening|night|"
+                   r"noon|midnight|dawn|dusk|o'clock)\b", re.IGNORECASE)
 _YEAR = re.compile(r"\b\d{3,4}s?\b|\b(?:century|centuries|decade|BC|BCE|AD|CE|first|second|third|fourth|fifth|"
                    r"sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|\d{1,2}(?:st|nd|rd|th))\b", re.IGNORECASE)
 _PROPER = re.compile(r"\b[A-Z][\w'’\-]*")
