@@ -94,7 +94,7 @@ class Decision:
     reason: str = ""
     draft: str = ""  # the model's short answer, kept or not
     support: list[str] = field(default_factory=list)  # the evidence sentences that ground it
-    top: str = ""  # the best evidence sentence
+    top: str = ""  # the best evidence sentence (with the sentence before it that says what its "it" is)
     signals: dict[str, float] = field(default_factory=dict)
     p_keep: float | None = None
     p_evidence: float | None = None
@@ -315,8 +315,9 @@ def decide(question: str, passages: list[Passage], evidence: list[Scored], draft
     if chosen and check is not None and USE_CHECK:
         checked = check(question, draft.short, " ".join(evidence[i].sentence.text for i in chosen))
     signals = measure(question, draft, chosen, evidence, passages, checked)
+    shown = [evidence[i].sentence for i in best(evidence)]  # the evidence to answer with if the draft is not kept
     decision = Decision(draft=draft.short if said else "", support=[evidence[i].sentence.text for i in chosen],
-                        top=" ".join(evidence[i].sentence.text for i in best(evidence)), signals=signals)
+                        top=" ".join(s.text for s in shown), signals=signals)
     if chosen:
         decision.p_keep = probability(KEEP, signals)
         if decision.p_keep >= KEEP_THRESHOLD:
@@ -324,13 +325,13 @@ def decide(question: str, passages: list[Passage], evidence: list[Scored], draft
             return _answer(draft.short, [evidence[i].sentence for i in chosen], passages, backend, decision)
     model, threshold = (FALLBACK, FALLBACK_THRESHOLD) if draft is not None else (EXTRACTIVE, EXTRACTIVE_THRESHOLD)
     decision.p_evidence = probability(model, signals)
-    shown = [evidence[i].sentence for i in best(evidence)]
+    convincing = decision.p_evidence >= threshold
     # evidence with no number in it answers no "how much", however close it is: the rule drafts obey too
-    untyped = questions.fits(kind, " ".join(s.text for s in shown)) < 0
-    if decision.p_evidence >= threshold and not untyped:
+    untyped = questions.fits(kind, decision.top) < 0
+    if convincing and not untyped:
         decision.kept, decision.reason = "evidence", "the best evidence sentence answers it"
         return _answer("", shown, passages, backend + ("+evidence" if draft else ""), decision)
-    decision.reason = (f"the evidence holds no {kind}, as asked" if decision.p_evidence >= threshold
+    decision.reason = (f"the evidence holds no {kind}, as asked" if convincing
                        else "the model found no answer" if draft is not None and draft.declined
                        else f"the answer is not a {kind}, as asked" if mistyped
                        else "the answer is not in its quote" if said and not chosen
