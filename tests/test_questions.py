@@ -60,7 +60,8 @@ def test_answer_type(question, kind):
     ("number", "the ministers", -1), ("person", "Taro Kono", 1), ("person", "the emperor", 0), ("", "x", 0),
     ("year", "2013", 1), ("year", "the 19th century", 1), ("year", "the fifth", 1), ("year", "19 APR", -1),
     ("number", "thousands", 1),  # a day is not the year asked
-    ("date", "every Tuesday morning before nine", 1), ("date", "at dawn", 1),  # a time of the week or day is a when
+    ("date", "every Tuesday morning before nine", 1), ("date", "every Tuesday", 1), ("date", "at dawn", 1),
+    ("date", "each evening", 1),  # a time of the week or day is a when
 ])
 def test_an_answer_fits_its_type(kind, answer, fit):
     assert questions.fits(kind, answer) == fit
