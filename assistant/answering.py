@@ -14,7 +14,8 @@ One question goes through these steps (``Assistant.stream`` runs them; the chain
    question: a calibrated logistic model over the question's focus coverage, the rarest question word the quote
    lacks, whether the question's word pairs stand together in it, the embedding score, the model's own probability
    of declining, how sure it was of the answer's words, and its yes/no check of (question, answer, quote).
-   Otherwise the answer is the best evidence when that is strong enough, or a refusal.
+   Otherwise the answer is the best evidence when that is strong enough (its focus coverage and embedding score,
+   and the model's yes/no check of it as the answer), or a refusal.
 
 The kept answer leads with the short answer, then quotes the sentences it rests on, each cited.
 Every threshold and weight here comes from eval/calibrate.py on the SQuAD 2.0 calibration articles (never the
@@ -54,16 +55,18 @@ _ANAPHOR = re.compile(r"^(?:he|she|it|they|this|these|that|those|his|her|its|the
 # evidence sentence the answer? EXTRACTIVE: the same with no model at all. The thresholds refuse the most
 # unanswerable calibration questions while refusing at most 25 % of the answerable ones (eval/calibrate.py
 # MAX_REFUSED: refusing right answers is what users of the old path met most).
-KEEP = {"bias": -3.822, "coverage": 1.025, "cosine": 1.393, "p_decline": -0.39, "check": 1.859, "echo": -0.331,
-        "pairs": 1.14, "missing": -0.738, "confidence": 0.523}
+KEEP = {"bias": -3.908, "coverage": 1.014, "cosine": 1.321, "p_decline": -0.297, "check": 2.257, "echo": -0.467,
+        "pairs": 1.082, "missing": -0.738, "confidence": 0.487}
 KEEP_THRESHOLD = 0.4
-FALLBACK = {"bias": -2.331, "top_coverage": 1.45, "top_cosine": 1.418, "p_decline": -0.733}
-FALLBACK_THRESHOLD = 0.45
+FALLBACK = {"bias": -3.693, "top_coverage": 1.303, "top_cosine": 1.096, "p_decline": -0.527, "top_check": 2.164}
+FALLBACK_THRESHOLD = 0.5
 EXTRACTIVE = {"bias": -2.408, "top_coverage": 1.478, "top_cosine": 1.43}
 EXTRACTIVE_THRESHOLD = 0.35
 USE_CHECK = True  # whether the yes/no check pays for its time (eval/reports/calibration/report.md)
-CHECK_PRIOR = 0.755  # the check's mean on calibration answers: what a model that cannot report P(yes) is taken to say
+CHECK_PRIOR = 0.701  # the check's mean on calibration answers: what a model that cannot report P(yes) is taken to say
+TOP_CHECK_PRIOR = 0.755  # the same for the check of the best evidence, and what it is taken to say when not asked
 CONFIDENCE_PRIOR = 0.8  # the same for answer_confidence
+MEASURE_ALL = False  # eval/calibrate.py sets it: a fit needs every signal measured, not only those that decide
 NOVEL_COVERAGE = 0.6  # share of the short answer's new words its quote must contain (numbers: all of them)
 
 
@@ -264,6 +267,12 @@ def probability(model: dict[str, float], signals: dict[str, float]) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
+def _open(model: dict[str, float], threshold: float, signals: dict[str, float], name: str) -> bool:
+    """Whether signal ``name`` (in [0, 1]) can still carry the probability across the threshold either way."""
+    low, high = sorted(probability(model, {**signals, name: value}) for value in (0.0, 1.0))
+    return low < threshold <= high
+
+
 def measure(question: str, draft: Draft | None, chosen: list[int], evidence: list[Scored], passages: list[Passage],
             check: float | None) -> dict[str, float]:
     """Every signal the models read. The answer's come from the sentences it rests on (with their neighbours; the
@@ -324,10 +333,17 @@ def decide(question: str, passages: list[Passage], evidence: list[Scored], draft
             decision.kept, decision.reason = "answer", "the evidence states this answer"
             return _answer(draft.short, [evidence[i].sentence for i in chosen], passages, backend, decision)
     model, threshold = (FALLBACK, FALLBACK_THRESHOLD) if draft is not None else (EXTRACTIVE, EXTRACTIVE_THRESHOLD)
-    decision.p_evidence = probability(model, signals)
-    convincing = decision.p_evidence >= threshold
     # evidence with no number in it answers no "how much", however close it is: the rule drafts obey too
     untyped = questions.fits(kind, decision.top) < 0
+    if "top_check" in model:
+        # the model's check of the best evidence itself, as the answer: asked only where it can change the decision
+        wanted = check is not None and USE_CHECK and not untyped
+        asked = None
+        if wanted and (MEASURE_ALL or _open(model, threshold, signals, "top_check")):
+            asked = check(question, decision.top, decision.top)
+        signals["top_check"] = TOP_CHECK_PRIOR if asked is None else asked
+    decision.p_evidence = probability(model, signals)
+    convincing = decision.p_evidence >= threshold
     if convincing and not untyped:
         decision.kept, decision.reason = "evidence", "the best evidence sentence answers it"
         return _answer("", shown, passages, backend + ("+evidence" if draft else ""), decision)

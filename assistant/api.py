@@ -229,7 +229,7 @@ class Assistant:
             else:
                 parsed = answering.parse_draft(draft, len(evidence), answering.decline_probability(top),
                                                answering.answer_confidence(pieces))
-                result = answering.decide(standalone, passages, evidence, parsed, self.backend, self._check)
+                result = answering.decide(standalone, passages, evidence, parsed, self.backend, self.check)
         result.question = standalone
         timings["total"] = time.perf_counter() - started
         result.timings = timings
@@ -245,7 +245,7 @@ class Assistant:
             warm(self._model("answer", ANSWER_TOKENS), "answer")
             warm(self._model("check", 1), "check")
 
-    def _check(self, question: str, answer: str, quote: str) -> float | None:
+    def check(self, question: str, answer: str, quote: str) -> float | None:
         """The model's P(yes) that the quote states this answer to this question (None if it can't say)."""
         if self._checker is None:
             self._checker = build_check(self._model("check", 1))

@@ -1,6 +1,7 @@
 """Fit the answer decision (assistant/answering.py) on SQuAD 2.0 questions it is never tested on.
 
     python eval/calibrate.py collect [--n 400] [--llm llamacpp]   # ask calibration-article questions, cache signals
+    python eval/calibrate.py recheck [--llm llamacpp]              # redo the cached rows' yes/no check (prompt changed)
     python eval/calibrate.py fit [--llm llamacpp]                  # fit the models, write the report
 
 SQuAD 2.0's articles are split in two (assistant.evaluation.squad2.split_articles): questions about the
@@ -34,6 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from assistant import Assistant, answering, load_settings  # noqa: E402
+from assistant.api import clean_question  # noqa: E402
 from assistant.evaluation import squad2  # noqa: E402
 from assistant.evaluation.metrics import contains_gold, token_f1  # noqa: E402
 from assistant.evaluation.pipeline import progress, read_jsonl, sync_with_progress  # noqa: E402
@@ -77,6 +79,7 @@ def collect(args) -> None:
     out = cache_file(settings, args.llm)
     out.parent.mkdir(parents=True, exist_ok=True)
     done = {json.loads(line)["id"] for line in out.read_text().splitlines()} if out.is_file() else set()
+    answering.MEASURE_ALL = True
     with Assistant(settings) as assistant, out.open("a", encoding="utf-8") as sink:
         sync_with_progress(assistant.index, squad2.load_passages(BENCH), squad2.ROOT, "index squad2")
         for q in progress([q for q in questions if q["id"] not in done], "calibrate"):
@@ -85,9 +88,31 @@ def collect(args) -> None:
                    "gated": answer.decision.get("reason", "") if not answer.decision.get("signals") else "",
                    "signals": answer.decision.get("signals", {}), "timings": answer.timings,
                    "draft": answer.decision.get("draft", ""), "support": answer.decision.get("support", []),
+                   "top": answer.decision.get("top", ""),
                    **labels(q, answer.decision)}
             sink.write(json.dumps(row) + "\n")
             sink.flush()
+
+
+def recheck(args) -> None:
+    """Ask the yes/no checks again, with the current prompts/check.*: of every cached grounded draft, and of every
+    best evidence as the answer. Drafts, quotes and evidence do not depend on that prompt, so a new one is refitted
+    without asking every question again (11 min against 26)."""
+    settings = load_settings(llm=args.llm)
+    path = cache_file(settings, args.llm)
+    rows = read_jsonl(path)
+    if any(r["signals"] and "top" not in r for r in rows):
+        raise SystemExit(f"{path} was collected before the best evidence was kept with each row: collect again")
+    texts = {q["id"]: clean_question(q["question"], settings.max_question_chars)
+             for q in read_jsonl(BENCH / "questions.jsonl")}
+    with Assistant(settings) as assistant:
+        for row in progress([r for r in rows if r["signals"].get("grounded")], "recheck"):
+            checked = assistant.check(texts[row["id"]], row["draft"], " ".join(row["support"]))
+            row["signals"]["check"] = answering.CHECK_PRIOR if checked is None else checked
+        for row in progress([r for r in rows if r["signals"]], "recheck the best evidence"):
+            checked = assistant.check(texts[row["id"]], row["top"], row["top"])
+            row["signals"]["top_check"] = answering.TOP_CHECK_PRIOR if checked is None else checked
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
 
 
 # --- fit --------------------------------------------------------------------------------------------------
@@ -206,7 +231,7 @@ def cross_validated(rows: list[dict], keep_names, fallback_names, folds: int = 5
 # type_fit is a rule, not a weight (answering.decide): on these questions a plainly mistyped draft is rare and its
 # fitted weight took either sign from one collection to the next
 KEEP_SIGNALS = ["coverage", "cosine", "p_decline", "check", "echo", "pairs", "missing", "confidence"]
-FALLBACK_SIGNALS = ["top_coverage", "top_cosine", "p_decline"]
+FALLBACK_SIGNALS = ["top_coverage", "top_cosine", "p_decline", "top_check"]
 EXTRACTIVE_SIGNALS = ["top_coverage", "top_cosine"]
 
 
@@ -221,6 +246,7 @@ def fit(args) -> None:
                                                         np.array([r["top_right"] for r in rows if not r["gated"]])))
     t_extractive = best_thresholds(rows, never, extractive)[1]
     grounded = [r for r in rows if not r["gated"] and r["signals"]["grounded"]]
+    open_rows = [r for r in rows if not r["gated"]]
     result = {
         "n": len(rows), "answerable": len(answerable), "llm": args.llm,
         "gates": {
@@ -232,6 +258,7 @@ def fit(args) -> None:
         "drafts": {"grounded": len(grounded), "right_among_grounded": sum(answer_right(r) for r in grounded),
                    "short_right_among_grounded": sum(r["draft_right"] for r in grounded)},
         "CHECK_PRIOR": round(float(np.mean([r["signals"]["check"] for r in grounded])), 3) if grounded else None,
+        "TOP_CHECK_PRIOR": round(float(np.mean([r["signals"]["top_check"] for r in open_rows])), 3),
         "CONFIDENCE_PRIOR": round(float(np.mean([r["signals"]["confidence"] for r in grounded])), 3) if grounded
         else None,
         "KEEP": keep, "KEEP_THRESHOLD": t_keep, "FALLBACK": fallback, "FALLBACK_THRESHOLD": t_fallback,
@@ -243,13 +270,16 @@ def fit(args) -> None:
         "cross_validated_accuracy": cross_validated(rows, KEEP_SIGNALS, FALLBACK_SIGNALS),
         "signal_auc": {n: auc([r["signals"][n] for r in grounded], [answer_right(r) for r in grounded])
                        for n in KEEP_SIGNALS},
+        "fallback_auc": {n: auc([r["signals"][n] for r in open_rows], [r["top_right"] for r in open_rows])
+                         for n in FALLBACK_SIGNALS},
         "ablation": {},
         "check_seconds_median": _median([r["timings"].get("total", 0) - r["timings"].get("first_token", 0)
                                          for r in grounded]),
     }
     # Mechanisms off, each refitted where it changes what is fitted.
     cos_keep, cos_fb = fit_models(rows, ["cosine"], ["top_cosine"])
-    no_check_keep, no_check_fb = fit_models(rows, [n for n in KEEP_SIGNALS if n != "check"], FALLBACK_SIGNALS)
+    no_check_keep, no_check_fb = fit_models(rows, [n for n in KEEP_SIGNALS if n != "check"],
+                                            [n for n in FALLBACK_SIGNALS if n != "top_check"])
     result["mechanisms"] = {
         "all of it": result["fitted"],
         "no fallback to the best evidence": at_best(rows, keep, never),
@@ -287,6 +317,7 @@ def render(r: dict) -> str:
         "",
         "```python",
         f"CHECK_PRIOR = {r['CHECK_PRIOR']}",
+        f"TOP_CHECK_PRIOR = {r['TOP_CHECK_PRIOR']}",
         f"CONFIDENCE_PRIOR = {r['CONFIDENCE_PRIOR']}",
         f"KEEP = {r['KEEP']}",
         f"KEEP_THRESHOLD = {r['KEEP_THRESHOLD']}",
@@ -338,18 +369,21 @@ def render(r: dict) -> str:
                      f"{ab['accuracy']:.3f} |")
     lines += ["", f"All signals: cross-validated accuracy {r['cross_validated_accuracy']:.3f}. The yes/no check costs "
               f"about {r['check_seconds_median'] or 0:.1f} s per grounded answer (median time after the draft's "
-              "first token, which also includes the rest of the draft)."]
+              "first token, which also includes the rest of the draft).",
+              "", "## Each signal (FALLBACK): AUC alone against the best evidence holding the answer", "",
+              "| signal | AUC alone |", "| --- | --- |",
+              *[f"| {name} | {'—' if a is None else f'{a:.3f}'} |" for name, a in r["fallback_auc"].items()]]
     return "\n".join(lines) + "\n"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=["collect", "fit"])
+    parser.add_argument("step", choices=["collect", "recheck", "fit"])
     parser.add_argument("--n", type=int, default=400, help="calibration questions to ask (half unanswerable)")
     parser.add_argument("--llm", default="llamacpp")
     args = parser.parse_args()
     started = time.perf_counter()
-    (collect if args.step == "collect" else fit)(args)
+    {"collect": collect, "recheck": recheck, "fit": fit}[args.step](args)
     print(f"{args.step}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return 0
 

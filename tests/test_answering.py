@@ -149,14 +149,38 @@ def test_a_question_about_something_no_passage_mentions_is_refused(seed_assistan
     assert model.i == 0, "the model was not asked"
 
 
-# 4. Declines on answerable questions: strong evidence still answers.
+# 4. Declines on answerable questions: strong evidence still answers, when the model's check of it agrees.
 def test_a_hesitant_decline_with_strong_evidence_is_answered_from_it(seed_assistant):
     question = "What is the United States obligated to do under Article 5?"
     passages = seed_assistant.retrieve(question)
     evidence = answering.select_evidence(question, passages, seed_assistant.vectors)
-    result = answering.decide(question, passages, evidence, Draft("", [], True, p_decline=0.1), "scripted")
+    asked = []
+
+    def check(*args):  # the model's yes/no check, scripted: it says the best evidence answers the question
+        asked.append(args)
+        return 0.9
+
+    hesitant = Draft("", [], True, p_decline=0.1)
+    result = answering.decide(question, passages, evidence, hesitant, "scripted", check)
     assert not result.refused and result.decision["kept"] == "evidence"
     assert DEFEND in result.citations[0].quote and exact(result)
+    assert asked == [(question, result.decision["top"], result.decision["top"])]
+    # the same evidence, checked "no": SQuAD 2.0's unanswerable questions have evidence this close
+    doubted = answering.decide(question, passages, evidence, hesitant, "scripted", lambda *_: 0.3)
+    assert doubted.refused and doubted.decision["p_evidence"] < answering.FALLBACK_THRESHOLD
+
+
+def test_the_best_evidence_is_checked_only_when_the_check_can_change_the_decision(seed_assistant):
+    """The check costs a second of the model's time: not spent on evidence refused or shown whatever it says."""
+    question = "What is the capital of France?"  # on no topic of the article: refused, whatever the check says
+    passages = seed_assistant.retrieve(question)
+    evidence = answering.select_evidence(question, passages, seed_assistant.vectors)
+    asked = []
+    result = answering.decide(question, passages, evidence, Draft("", [], True, p_decline=0.9), "scripted",
+                              lambda *args: asked.append(args) or 1.0)
+    assert result.refused and not asked
+    assert answering.probability(answering.FALLBACK, {**result.decision["signals"], "top_check": 1.0}) < \
+        answering.FALLBACK_THRESHOLD
 
 
 def test_evidence_comes_first_then_the_draft_then_the_answer(seed_assistant):

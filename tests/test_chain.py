@@ -103,6 +103,24 @@ def test_default_model_refuses_what_the_article_does_not_say(default_model, ques
     assert result.refused and not result.citations, result.decision
 
 
+ZONE = ("In 2013, China announced it was instituting an air defense identification zone over part of the East China "
+        "Sea, including the Diaoyu Islands, which is China's name for the Senkakus.")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("right, other, answer, other_at_most", [
+    ("When did China announce an air defense identification zone?",
+     "When did Japan announce an air defense identification zone?", "2013", 0.5),
+    ("What does China call the Senkaku Islands?", "What does Japan call the Senkaku Islands?", "Diaoyu Islands", 0.8),
+])
+def test_default_models_check_tells_an_answer_from_one_to_another_subject(default_model, right, other, answer,
+                                                                         other_at_most):
+    """Issue 10's class 2, SQuAD 2.0's commonest trap: the quote answers the same question about another subject.
+    Without its examples (prompts/check.examples.yaml) the check said yes to both alike (0.80-0.94)."""
+    said = {q: default_model.check(q, answer, ZONE) for q in (right, other)}
+    assert said[right] > 0.5 and said[other] <= other_at_most and said[right] > said[other] + 0.1, said
+
+
 @pytest.mark.slow
 def test_default_model_condenses_follow_ups(default_model):
     follow = default_model.answer("Who did he meet with?", history=[
