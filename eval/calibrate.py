@@ -237,16 +237,16 @@ EXTRACTIVE_SIGNALS = ["top_coverage", "top_cosine"]
 
 def fit(args) -> None:
     settings = load_settings(llm=args.llm)
-    rows = [json.loads(line) for line in cache_file(settings, args.llm).read_text().splitlines()]
+    rows = read_jsonl(cache_file(settings, args.llm))
     answerable = [r for r in rows if r["answerable"]]
+    open_rows = [r for r in rows if not r["gated"]]
+    grounded = [r for r in open_rows if r["signals"]["grounded"]]
     keep, fallback = fit_models(rows, KEEP_SIGNALS, FALLBACK_SIGNALS)
     t_keep, t_fallback = best_thresholds(rows, keep, fallback)
     never = {"bias": -50.0}  # a model that never keeps: isolates the other one
-    extractive = as_model(EXTRACTIVE_SIGNALS, logistic(features([r for r in rows if not r["gated"]], EXTRACTIVE_SIGNALS),
-                                                        np.array([r["top_right"] for r in rows if not r["gated"]])))
+    extractive = as_model(EXTRACTIVE_SIGNALS, logistic(features(open_rows, EXTRACTIVE_SIGNALS),
+                                                        np.array([r["top_right"] for r in open_rows])))
     t_extractive = best_thresholds(rows, never, extractive)[1]
-    grounded = [r for r in rows if not r["gated"] and r["signals"]["grounded"]]
-    open_rows = [r for r in rows if not r["gated"]]
     result = {
         "n": len(rows), "answerable": len(answerable), "llm": args.llm,
         "gates": {
