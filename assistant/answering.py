@@ -15,7 +15,8 @@ One question goes through these steps (``Assistant.stream`` runs them; the chain
    lacks, whether the question's word pairs stand together in it, the embedding score, the model's own probability
    of declining, how sure it was of the answer's words, and its yes/no check of (question, answer, quote).
    Otherwise the answer is the best evidence when that is strong enough (its focus coverage and embedding score,
-   and the model's yes/no check of it as the answer), or a refusal.
+   and the model's yes/no check of it as the answer), led by the model's short answer from that evidence alone
+   (``reread``), or a refusal.
 
 The kept answer leads with the short answer, then quotes the sentences it rests on, each cited.
 Every threshold and weight here comes from eval/calibrate.py on the SQuAD 2.0 calibration articles (never the
@@ -299,6 +300,7 @@ def measure(question: str, draft: Draft | None, chosen: list[int], evidence: lis
 
 
 Check = Callable[[str, str, str], "float | None"]  # (question, answer, quote) -> the model's P(yes)
+Read = Callable[[list[Scored]], Draft]  # evidence -> the model's short answer from it alone
 
 
 def _echo(short: str, question: str) -> float:
@@ -308,11 +310,12 @@ def _echo(short: str, question: str) -> float:
 
 
 def decide(question: str, passages: list[Passage], evidence: list[Scored], draft: Draft | None, backend: str,
-           check: Check | None = None) -> Answer:
+           check: Check | None = None, read: Read | None = None) -> Answer:
     """The answer to show: the model's short answer with its quotes, the best evidence, or a refusal.
 
     ``draft`` is None for the extractive backend (no model); ``check`` asks the model whether a quote states an
-    answer to the question (asked only of a grounded answer)."""
+    answer to the question (asked only of a grounded answer); ``read`` asks it for a short answer from the best
+    evidence alone, when that evidence is shown."""
     if not evidence:
         return refusal(passages, backend, "no sentence to quote")
     said = draft is not None and not draft.declined
@@ -346,7 +349,8 @@ def decide(question: str, passages: list[Passage], evidence: list[Scored], draft
     convincing = decision.p_evidence >= threshold
     if convincing and not untyped:
         decision.kept, decision.reason = "evidence", "the best evidence sentence answers it"
-        return _answer("", shown, passages, backend + ("+evidence" if draft else ""), decision)
+        short = reread(question, [evidence[i] for i in best(evidence)], read)
+        return _answer(short, shown, passages, backend + ("+evidence" if draft else ""), decision)
     decision.reason = (f"the evidence holds no {kind}, as asked" if convincing
                        else "the model found no answer" if draft is not None and draft.declined
                        else f"the answer is not a {kind}, as asked" if mistyped
@@ -355,6 +359,20 @@ def decide(question: str, passages: list[Passage], evidence: list[Scored], draft
     answer = Answer(text=REFUSAL, passages=passages, refused=True, backend=backend, decision=vars(decision),
                     unsupported=[draft.short] if said else [])
     return answer
+
+
+def reread(question: str, top: list[Scored], read: Read | None) -> str:
+    """The short answer to lead the best evidence with: the model's, asked again with only that evidence, when the
+    evidence grounds it and it is of the kind asked; else none. Its first draft, from five sentences, was not kept;
+    from the one sentence that holds the answer it mostly reads it right (the 45 of 120 sampled calibration
+    questions whose best evidence held the answer: 43 grounded, token F1 0.91, against 0.73 for the first drafts)."""
+    if read is None:
+        return ""
+    draft = read(top)
+    if draft.declined or questions.fits(questions.answer_type(question), draft.short) < 0:
+        return ""
+    quote = " ".join(e.sentence.text for e in top)
+    return draft.short if grounding(draft.short, question, quote) >= NOVEL_COVERAGE else ""
 
 
 def answer_text(short: str, citations: list[Citation]) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from . import answering
-from .chain import build_chain, build_check, stream_events, warm
+from .chain import build_chain, build_check, build_reader, stream_events, warm
 from .config import Settings, load_settings
 from .evidence import VectorCache
 from .feedback import FeedbackRow, append, feedback_path
@@ -63,6 +63,7 @@ class Assistant:
         self._retriever: Retriever | None = None
         self._chain = None
         self._checker = None
+        self._reader = None
         self._vectors: VectorCache | None = None
         self._lock = threading.Lock()  # one generation at a time: a local model is not re-entrant
 
@@ -70,7 +71,7 @@ class Assistant:
         """Release the store (a local Chroma folder stays shared with other clients in this process until then)."""
         if self._index is not None:
             self._index.close()
-            self._index = self._retriever = self._chain = self._checker = None
+            self._index = self._retriever = self._chain = self._checker = self._reader = None
 
     def __enter__(self) -> Assistant:
         return self
@@ -229,7 +230,8 @@ class Assistant:
             else:
                 parsed = answering.parse_draft(draft, len(evidence), answering.decline_probability(top),
                                                answering.answer_confidence(pieces))
-                result = answering.decide(standalone, passages, evidence, parsed, self.backend, self.check)
+                result = answering.decide(standalone, passages, evidence, parsed, self.backend, self.check,
+                                          lambda top: self.read(standalone, top))
         result.question = standalone
         timings["total"] = time.perf_counter() - started
         result.timings = timings
@@ -251,6 +253,13 @@ class Assistant:
             self._checker = build_check(self._model("check", 1))
         message = self._checker.invoke({"question": question, "answer": answer, "quote": quote})
         return answering.yes_probability(first_token_probabilities(message))
+
+    def read(self, question: str, evidence: list[answering.Scored]) -> answering.Draft:
+        """The model's short answer to ``question`` from ``evidence`` alone (the answer prompt, not streamed)."""
+        if self._reader is None:
+            self._reader = build_reader(self._model("answer", ANSWER_TOKENS))
+        return answering.parse_draft(self._reader.invoke({"evidence": evidence, "question": question}).content,
+                                     len(evidence))
 
     def answer(self, question: str, *, history: list[dict] | None = None, k: int | None = None,
                sources: list[str] | None = None) -> Answer:

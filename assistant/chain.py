@@ -92,15 +92,21 @@ def build_chain(
     )
     if answer_llm is None:
         return steps
-    generate = (
-        RunnableLambda(lambda x: {"evidence": format_evidence(x["evidence"]), "question": x["standalone"]})
-        | load_prompt("answer")
-        | answer_llm.bind(stop=["\n"])  # one line: the short answer and its marker
-    )
+    generate = (RunnableLambda(lambda x: {"evidence": x["evidence"], "question": x["standalone"]})
+                | build_reader(answer_llm))
     # Nothing to answer from: no generation is spent (and the model is not tempted to answer from memory).
     draft = RunnableBranch((lambda x: not x["evidence"], RunnableLambda(lambda x: AIMessageChunk(content=""))),
                            generate)
     return steps | RunnablePassthrough.assign(draft=draft)
+
+
+def build_reader(llm: BaseChatModel):
+    """The model's short answer: input ``{"evidence": [Scored…], "question"}``, output its one-line reply."""
+    return (
+        RunnableLambda(lambda x: {"evidence": format_evidence(x["evidence"]), "question": x["question"]})
+        | load_prompt("answer")
+        | llm.bind(stop=["\n"])  # one line: the short answer and its marker
+    )
 
 
 def warm(llm: BaseChatModel, name: str) -> None:

@@ -170,6 +170,29 @@ def test_a_hesitant_decline_with_strong_evidence_is_answered_from_it(seed_assist
     assert doubted.refused and doubted.decision["p_evidence"] < answering.FALLBACK_THRESHOLD
 
 
+# The best evidence shown leads with a short answer: the model's, read from that evidence alone, when it grounds it.
+@pytest.mark.parametrize("reply, short", [
+    ("[1] help Japan defend its territories", "help Japan defend its territories"),
+    ("[1] defend Taiwan", ""),  # Taiwan is not in the sentence: the quote is shown alone
+    ("NONE", ""),
+])
+def test_the_best_evidence_shown_leads_with_the_models_reading_of_it(seed_assistant, reply, short):
+    question = "What is the United States obligated to do under Article 5?"
+    passages = seed_assistant.retrieve(question)
+    evidence = answering.select_evidence(question, passages, seed_assistant.vectors)
+    read_from = []
+
+    def read(top):  # the model's reply, scripted, to the answer prompt given only the best evidence
+        read_from.append([e.sentence for e in top])
+        return parse_draft(reply, len(top))
+
+    result = answering.decide(question, passages, evidence, Draft("", [], True, p_decline=0.1), "scripted",
+                              lambda *_: 0.9, read)
+    assert result.decision["kept"] == "evidence" and result.short_answer == short and exact(result)
+    assert read_from == [[evidence[i].sentence for i in answering.best(evidence)]]
+    assert result.text.startswith(f"{short} [1].\n\n\u201c" if short else "\u201c")
+
+
 def test_the_best_evidence_is_checked_only_when_the_check_can_change_the_decision(seed_assistant):
     """The check costs a second of the model's time: not spent on evidence refused or shown whatever it says."""
     question = "What is the capital of France?"  # on no topic of the article: refused, whatever the check says

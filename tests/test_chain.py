@@ -6,8 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from assistant import Answer, Assistant, Evidence
+from assistant import Answer, Assistant, Evidence, answering
+from assistant.answering import Scored
 from assistant.documents import load_file
+from assistant.evidence import Sentence
 
 from .conftest import SEED, make_settings
 
@@ -119,6 +121,17 @@ def test_default_models_check_tells_an_answer_from_one_to_another_subject(defaul
     Without its examples (prompts/check.examples.yaml) the check said yes to both alike (0.80-0.94)."""
     said = {q: default_model.check(q, answer, ZONE) for q in (right, other)}
     assert said[right] > 0.5 and said[other] <= other_at_most and said[right] > said[other] + 0.1, said
+
+
+@pytest.mark.slow
+def test_default_model_reads_a_short_answer_from_the_best_evidence_alone(default_model):
+    """What leads the best evidence when it is shown as the answer (answering.reread): the model's reply to the
+    answer prompt given that one sentence, parsed."""
+    zone = Scored(Sentence(0, ZONE, 0, len(ZONE)), 1.0, 0.6, 0.8)
+    question = "Over which sea did China announce an air defense identification zone?"
+    draft = default_model.read(question, [zone])
+    assert not draft.declined and "East China Sea" in draft.short and draft.cited == [0], draft
+    assert answering.grounding(draft.short, question, ZONE) == 1.0
 
 
 @pytest.mark.slow

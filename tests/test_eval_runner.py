@@ -94,6 +94,13 @@ def test_prediction_and_citation_pairs_of_an_answer():
     assert prediction(answer) == "They ignored the designation. Nothing else"
     assert cited_pairs(answer) == [("They ignored the designation", quote), ("Nothing else", "")]
     assert prediction(Answer(text="The documents don't say.", refused=True)) == ""
+    # a short answer resting on two sentences cites both at once: one claim, not a second empty one
+    before = "Abu al-Qasim al-Zahrawi (Abulcasis) pioneered sublimation."
+    two = Answer(text=f"Abulcasis [1][2].\n\n\u201c{before}\u201d [1] \u201c{quote}\u201d [2]", citations=[
+        Citation(n=1, source="s.txt", chunk_id="c", quote=before, start=0, end=len(before)),
+        Citation(n=2, source="s.txt", chunk_id="c", quote=quote, start=0, end=len(quote))])
+    assert cited_pairs(two) == [("Abulcasis", f"{before} {quote}"), (f"\u201c{before}\u201d", before),
+                                (f"\u201c{quote}\u201d", quote)]
 
 
 def _write_scifact(folder):

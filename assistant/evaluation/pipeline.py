@@ -17,8 +17,9 @@ from .judge import Judge
 from .metrics import citation_precision, content_tokens, latency_summary, refusal_scores
 
 _MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
-# A sentence up to its marker; the marker stands before the closing punctuation (citations.with_marker).
-_MARKED_SENTENCE = re.compile(r"(?P<sentence>[^\[]*?)\[(?P<numbers>\d+(?:\s*,\s*\d+)*)\][.!?\"'”’]*")
+# A sentence up to its markers ("[1]", "[1, 2]" or "[1][2]"); they stand before the closing punctuation
+# (citations.with_marker).
+_MARKED_SENTENCE = re.compile(r"(?P<sentence>[^\[]*?)(?P<markers>(?:\[\d+(?:\s*,\s*\d+)*\])+)[.!?\"'”’]*")
 
 
 def progress(items: Sequence, desc: str) -> tqdm:
@@ -59,7 +60,7 @@ def cited_pairs(answer: Answer) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
     end = 0
     for match in _MARKED_SENTENCE.finditer(answer.text):
-        numbers = [int(n) for n in match["numbers"].split(",")]
+        numbers = [int(n) for n in re.findall(r"\d+", match["markers"])]
         pairs.append((match["sentence"].strip(), " ".join(quotes.get(n, "") for n in numbers)))
         end = match.end()
     if content_tokens(answer.text[end:]):
