@@ -263,9 +263,13 @@ def test_a_reload_keeps_the_conversation(page, app):
 def test_the_download_is_markdown_whose_quotes_are_the_source_spans(page, app):
     ask(page, "How many nurses were in the sample?", 0)
     ask(page, "What did the keepers keep a log of?", 1)
-    with page.expect_download() as download:
-        page.locator("#download-conversation").click()
-    exported = Path(download.value.path()).read_text(encoding="utf-8")
+    for _ in range(40):  # the file follows the conversation's save, which can land just after the answer is drawn
+        with page.expect_download() as download:
+            page.locator("#download-conversation").click()
+        exported = Path(download.value.path()).read_text(encoding="utf-8")
+        if "*(pending)*" not in exported:
+            break
+        page.wait_for_timeout(250)
     assert download.value.suggested_filename.endswith(".md")
     assert "## How many nurses were in the sample?" in exported and "## What did the keepers" in exported
     cited = re.findall(r"^\[(\d+)\] (.+?)(?:, (p\. \d+|[^,]+?))?, characters (\d+)\u2013(\d+):\n\n((?:>.*\n?)+)",
