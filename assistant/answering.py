@@ -327,7 +327,8 @@ def decide(question: str, passages: list[Passage], evidence: list[Scored], draft
     if chosen and check is not None and USE_CHECK:
         checked = check(question, draft.short, " ".join(evidence[i].sentence.text for i in chosen))
     signals = measure(question, draft, chosen, evidence, passages, checked)
-    shown = [evidence[i].sentence for i in best(evidence)]  # the evidence to answer with if the draft is not kept
+    top = [evidence[i] for i in best(evidence)]  # the evidence to answer with if the draft is not kept
+    shown = [e.sentence for e in top]
     decision = Decision(draft=draft.short if said else "", support=[evidence[i].sentence.text for i in chosen],
                         top=" ".join(s.text for s in shown), signals=signals)
     if chosen:
@@ -349,7 +350,7 @@ def decide(question: str, passages: list[Passage], evidence: list[Scored], draft
     convincing = decision.p_evidence >= threshold
     if convincing and not untyped:
         decision.kept, decision.reason = "evidence", "the best evidence sentence answers it"
-        short = reread(question, [evidence[i] for i in best(evidence)], read)
+        short = reread(question, kind, top, read)
         return _answer(short, shown, passages, backend + ("+evidence" if draft else ""), decision)
     decision.reason = (f"the evidence holds no {kind}, as asked" if convincing
                        else "the model found no answer" if draft is not None and draft.declined
@@ -361,7 +362,7 @@ def decide(question: str, passages: list[Passage], evidence: list[Scored], draft
     return answer
 
 
-def reread(question: str, top: list[Scored], read: Read | None) -> str:
+def reread(question: str, kind: str, top: list[Scored], read: Read | None) -> str:
     """The short answer to lead the best evidence with: the model's, asked again with only that evidence, when the
     evidence grounds it and it is of the kind asked; else none. Its first draft, from five sentences, was not kept;
     from the one sentence that holds the answer it mostly reads it right (the 45 of 120 sampled calibration
@@ -369,7 +370,7 @@ def reread(question: str, top: list[Scored], read: Read | None) -> str:
     if read is None:
         return ""
     draft = read(top)
-    if draft.declined or questions.fits(questions.answer_type(question), draft.short) < 0:
+    if draft.declined or questions.fits(kind, draft.short) < 0:
         return ""
     quote = " ".join(e.sentence.text for e in top)
     return draft.short if grounding(draft.short, question, quote) >= NOVEL_COVERAGE else ""
