@@ -16,7 +16,7 @@ One question goes through these steps (``Assistant.stream`` runs them; the chain
    of declining, how sure it was of the answer's words, and its yes/no check of (question, answer, quote).
    Otherwise the answer is the best evidence when that is strong enough (its focus coverage and embedding score,
    and the model's yes/no check of it as the answer), led by the model's short answer from that evidence alone
-   (``reread``), or a refusal.
+   (``reread``), or a refusal. Each check is asked only where its reply can change the decision.
 
 The kept answer leads with the short answer, then quotes the sentences it rests on, each cited.
 Every threshold and weight here comes from eval/calibrate.py on the SQuAD 2.0 calibration articles (never the
@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import questions
-from .citations import cite
+from .citations import answer_text, cite, verbatim
 from .evidence import Sentence, VectorCache, passage_sentences, split_sentences
 from .types import Answer, Citation, Evidence, Passage
 
@@ -64,7 +64,8 @@ FALLBACK_THRESHOLD = 0.5
 EXTRACTIVE = {"bias": -2.408, "top_coverage": 1.478, "top_cosine": 1.43}
 EXTRACTIVE_THRESHOLD = 0.35
 USE_CHECK = True  # whether the yes/no check pays for its time (eval/reports/calibration/report.md)
-CHECK_PRIOR = 0.701  # the check's mean on calibration answers: what a model that cannot report P(yes) is taken to say
+CHECK_PRIOR = 0.701  # the check's mean on calibration answers: what a model that cannot report P(yes) is taken to say,
+# and what the check is taken to say when not asked
 TOP_CHECK_PRIOR = 0.755  # the same for the check of the best evidence, and what it is taken to say when not asked
 CONFIDENCE_PRIOR = 0.8  # the same for answer_confidence
 MEASURE_ALL = False  # eval/calibrate.py sets it: a fit needs every signal measured, not only those that decide
@@ -274,10 +275,11 @@ def _open(model: dict[str, float], threshold: float, signals: dict[str, float], 
     return low < threshold <= high
 
 
-def measure(question: str, draft: Draft | None, chosen: list[int], evidence: list[Scored], passages: list[Passage],
-            check: float | None) -> dict[str, float]:
-    """Every signal the models read. The answer's come from the sentences it rests on (with their neighbours; the
-    best evidence sentence when it rests on none); the top_ ones from the best evidence sentence."""
+def measure(question: str, draft: Draft | None, chosen: list[int], evidence: list[Scored],
+            passages: list[Passage]) -> dict[str, float]:
+    """Every signal the models read but the model's checks, which are taken at their priors until asked. The
+    answer's come from the sentences it rests on (with their neighbours; the best evidence sentence when it rests on
+    none); the top_ ones from the best evidence sentence."""
     top = best(evidence)[-1]
     at = chosen or [top]
     context = " ".join(_context(i, evidence, passages) for i in at)
@@ -290,7 +292,7 @@ def measure(question: str, draft: Draft | None, chosen: list[int], evidence: lis
         "cosine": max(evidence[i].cosine for i in chosen) if chosen else evidence[top].cosine,
         "type_fit": float(questions.fits(questions.answer_type(question), draft.short)) if said else -1.0,
         "p_decline": (draft.p_decline if draft.p_decline is not None else float(draft.declined)) if draft else 0.0,
-        "check": check if check is not None else CHECK_PRIOR,
+        "check": CHECK_PRIOR,
         "grounded": float(bool(chosen)),
         "echo": _echo(draft.short, question) if said else 0.0,
         "top_coverage": questions.coverage(question, _context(top, evidence, passages)),
@@ -314,8 +316,8 @@ def decide(question: str, passages: list[Passage], evidence: list[Scored], draft
     """The answer to show: the model's short answer with its quotes, the best evidence, or a refusal.
 
     ``draft`` is None for the extractive backend (no model); ``check`` asks the model whether a quote states an
-    answer to the question (asked only of a grounded answer); ``read`` asks it for a short answer from the best
-    evidence alone, when that evidence is shown."""
+    answer to the question (asked only of a grounded answer or of the best evidence, where its reply can change the
+    decision); ``read`` asks it for a short answer from the best evidence alone, when that evidence is shown."""
     if not evidence:
         return refusal(passages, backend, "no sentence to quote")
     said = draft is not None and not draft.declined
@@ -323,10 +325,11 @@ def decide(question: str, passages: list[Passage], evidence: list[Scored], draft
     # an answer plainly not of the kind asked ("19 APR" to "in what year") is no answer to it, however grounded
     mistyped = said and questions.fits(kind, draft.short) < 0
     chosen = support(draft, question, evidence) if said and not mistyped else []
-    checked = None
-    if chosen and check is not None and USE_CHECK:
+    signals = measure(question, draft, chosen, evidence, passages)
+    # the model's check of the answer: asked only where it can change the decision (a second of the model's time)
+    if chosen and check is not None and USE_CHECK and (MEASURE_ALL or _open(KEEP, KEEP_THRESHOLD, signals, "check")):
         checked = check(question, draft.short, " ".join(evidence[i].sentence.text for i in chosen))
-    signals = measure(question, draft, chosen, evidence, passages, checked)
+        signals["check"] = CHECK_PRIOR if checked is None else checked
     top = [evidence[i] for i in best(evidence)]  # the evidence to answer with if the draft is not kept
     shown = [e.sentence for e in top]
     decision = Decision(draft=draft.short if said else "", support=[evidence[i].sentence.text for i in chosen],
@@ -374,32 +377,6 @@ def reread(question: str, kind: str, top: list[Scored], read: Read | None) -> st
         return ""
     quote = " ".join(e.sentence.text for e in top)
     return draft.short if grounding(draft.short, question, quote) >= NOVEL_COVERAGE else ""
-
-
-def answer_text(short: str, citations: list[Citation]) -> str:
-    """The short answer with its markers, a blank line, then each quote it rests on, cited:
-    'Takeshi Iwaya [1].\n\n“… Japan Defense Minister Takeshi Iwaya …” [1]'. Without a short answer, the quotes."""
-    quotes = " ".join(f"\u201c{c.quote}\u201d [{c.n}]" for c in citations)
-    if not short:
-        return quotes
-    return f"{short.rstrip('.')} {''.join(f'[{c.n}]' for c in citations)}.\n\n{quotes}"
-
-
-def verbatim(short: str, quotes: list[str]) -> str:
-    """The short answer in its quote's own words ("5" -> "five", "radicalized" -> "radicalize"): the first run of a
-    quote's words that reads as the answer's words do (``questions.stems``), else the answer as written. What users
-    see, and what SQuAD scores, is then text of the cited sentence."""
-    if not short or any(short in quote for quote in quotes):
-        return short
-    wanted = [stem for *_, stem in questions.word_spans(short)]
-    if not wanted:
-        return short
-    for quote in quotes:
-        spans = questions.word_spans(quote)
-        for i in range(len(spans) - len(wanted) + 1):
-            if [stem for *_, stem in spans[i:i + len(wanted)]] == wanted:
-                return quote[spans[i][0]:spans[i + len(wanted) - 1][1]]
-    return short
 
 
 def _answer(short: str, sentences: list[Sentence], passages: list[Passage], backend: str,

@@ -1,4 +1,5 @@
-"""Citations: an evidence sentence, numbered, resolved to its exact span of a source (and its page and section).
+"""Citations: an evidence sentence, numbered, resolved to its exact span of a source (and its page and section), and
+the answer's text built from them: the short answer in its quotes' words, its markers, then the quotes.
 
 Every quote is the sentence as it stands in the source, so ``quote == source_text[start:end]`` always holds; what
 is cited, and whether anything is, is decided in assistant.answering.
@@ -6,6 +7,7 @@ is cited, and whether anything is, is decided in assistant.answering.
 
 from __future__ import annotations
 
+from . import questions
 from .evidence import Sentence
 from .locations import located
 from .types import Citation, Passage
@@ -27,3 +29,29 @@ def cite(sentences: list[Sentence], passages: list[Passage], first: int = 1) -> 
         )
         for i, s in enumerate(sentences)
     ]
+
+
+def answer_text(short: str, citations: list[Citation]) -> str:
+    """The short answer with its markers, a blank line, then each quote it rests on, cited:
+    'Takeshi Iwaya [1].\n\n“… Japan Defense Minister Takeshi Iwaya …” [1]'. Without a short answer, the quotes."""
+    quotes = " ".join(f"\u201c{c.quote}\u201d [{c.n}]" for c in citations)
+    if not short:
+        return quotes
+    return f"{short.rstrip('.')} {''.join(f'[{c.n}]' for c in citations)}.\n\n{quotes}"
+
+
+def verbatim(short: str, quotes: list[str]) -> str:
+    """The short answer in its quote's own words ("5" -> "five", "radicalized" -> "radicalize"): the first run of a
+    quote's words that reads as the answer's words do (``questions.stems``), else the answer as written. What users
+    see, and what SQuAD scores, is then text of the cited sentence."""
+    if not short or any(short in quote for quote in quotes):
+        return short
+    wanted = [stem for *_, stem in questions.word_spans(short)]
+    if not wanted:
+        return short
+    for quote in quotes:
+        spans = questions.word_spans(quote)
+        for i in range(len(spans) - len(wanted) + 1):
+            if [stem for *_, stem in spans[i:i + len(wanted)]] == wanted:
+                return quote[spans[i][0]:spans[i + len(wanted) - 1][1]]
+    return short

@@ -10,6 +10,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from assistant import Answer, Assistant, Evidence, answering, questions
 from assistant.answering import Draft, parse_draft
+from assistant.citations import verbatim
 from assistant.documents import load_file
 from assistant.evidence import Sentence, split_sentences
 from assistant.types import Passage
@@ -78,7 +79,7 @@ def test_a_short_right_answer_is_kept_with_the_sentence_it_comes_from(seed_assis
     ("19 APR", "on April 19", "19 APR"),  # not the quote's words in that order: as written
 ])
 def test_a_short_answer_is_shown_in_its_quotes_words(short, quote, shown):
-    assert answering.verbatim(short, [quote]) == shown
+    assert verbatim(short, [quote]) == shown
 
 
 def test_a_kept_answer_reads_as_its_quote_does(seed_assistant):
@@ -191,6 +192,29 @@ def test_the_best_evidence_shown_leads_with_the_models_reading_of_it(seed_assist
     assert result.decision["kept"] == "evidence" and result.short_answer == short and exact(result)
     assert read_from == [[evidence[i].sentence for i in answering.best(evidence)]]
     assert result.text.startswith(f"{short} [1].\n\n\u201c" if short else "\u201c")
+
+
+@pytest.mark.parametrize("question, short, asked", [
+    # in its quote, but the quote holds little of what is asked: refused whatever the check says
+    ("What was the weather like during the meeting?", "crossdomain capability building", False),
+    ("Who is Japan's defense minister?", "Takeshi Iwaya", True),  # the check decides
+])
+def test_an_answer_is_checked_only_when_the_check_can_change_the_decision(seed_assistant, question, short, asked):
+    """The check costs a second of the model's time: not spent on a grounded answer kept or refused whatever it
+    says."""
+    passages = seed_assistant.retrieve(question)
+    evidence = answering.select_evidence(question, passages, seed_assistant.vectors)
+    calls = []
+    result = answering.decide(question, passages, evidence, Draft(short, [], False, p_decline=0.1), "scripted",
+                              lambda *args: calls.append(args) or 1.0)
+    signals = result.decision["signals"]
+    assert signals["grounded"] and bool(calls) == asked
+    yes, no = (answering.probability(answering.KEEP, {**signals, "check": v}) for v in (1.0, 0.0))
+    if asked:
+        assert calls[0][:2] == (question, short) and not result.refused
+        assert no < answering.KEEP_THRESHOLD <= yes
+    else:
+        assert result.decision["kept"] != "answer" and yes < answering.KEEP_THRESHOLD
 
 
 def test_the_best_evidence_is_checked_only_when_the_check_can_change_the_decision(seed_assistant):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.answering import answer_text
+from assistant.citations import answer_text
 from assistant.types import Answer, Citation, Evidence, Passage
 from assistant.ui.conversations import history, new_conversation, new_turn, with_turn
 from assistant.ui.examples import questions_for
