@@ -35,7 +35,7 @@ import numpy as np
 from . import questions
 from .citations import answer_text, cite, verbatim
 from .evidence import Sentence, VectorCache, passage_sentences, split_sentences
-from .types import Answer, Citation, Evidence, Passage
+from .types import Answer, Evidence, Passage
 
 REFUSAL = "The documents don't say. None of the indexed passages answers this question."
 DECLINE_WORD = "NONE"  # what the answer prompt tells the model to reply when the evidence does not answer
