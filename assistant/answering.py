@@ -275,6 +275,14 @@ def _open(model: dict[str, float], threshold: float, signals: dict[str, float], 
     return low < threshold <= high
 
 
+def _ask_where_open(signals: dict[str, float], name: str, prior: float, model: dict[str, float], threshold: float,
+                    ask: Callable[[], float | None]) -> None:
+    """Set signal ``name`` to the model's check, asked only where its reply can change the decision (a second of the
+    model's time; always when calibrating), else to ``prior`` (also when the model cannot say)."""
+    said = ask() if MEASURE_ALL or _open(model, threshold, signals, name) else None
+    signals[name] = prior if said is None else said
+
+
 def measure(question: str, draft: Draft | None, chosen: list[int], evidence: list[Scored],
             passages: list[Passage]) -> dict[str, float]:
     """Every signal the models read but the model's checks, which are taken at their priors until asked. The
@@ -326,10 +334,10 @@ def decide(question: str, passages: list[Passage], evidence: list[Scored], draft
     mistyped = said and questions.fits(kind, draft.short) < 0
     chosen = support(draft, question, evidence) if said and not mistyped else []
     signals = measure(question, draft, chosen, evidence, passages)
-    # the model's check of the answer: asked only where it can change the decision (a second of the model's time)
-    if chosen and check is not None and USE_CHECK and (MEASURE_ALL or _open(KEEP, KEEP_THRESHOLD, signals, "check")):
-        checked = check(question, draft.short, " ".join(evidence[i].sentence.text for i in chosen))
-        signals["check"] = CHECK_PRIOR if checked is None else checked
+    if chosen and check is not None and USE_CHECK:
+        quote = " ".join(evidence[i].sentence.text for i in chosen)
+        _ask_where_open(signals, "check", CHECK_PRIOR, KEEP, KEEP_THRESHOLD,
+                        lambda: check(question, draft.short, quote))
     top = [evidence[i] for i in best(evidence)]  # the evidence to answer with if the draft is not kept
     shown = [e.sentence for e in top]
     decision = Decision(draft=draft.short if said else "", support=[evidence[i].sentence.text for i in chosen],
@@ -343,12 +351,10 @@ def decide(question: str, passages: list[Passage], evidence: list[Scored], draft
     # evidence with no number in it answers no "how much", however close it is: the rule drafts obey too
     untyped = questions.fits(kind, decision.top) < 0
     if "top_check" in model:
-        # the model's check of the best evidence itself, as the answer: asked only where it can change the decision
+        # the model's check of the best evidence itself, as the answer
         wanted = check is not None and USE_CHECK and not untyped
-        asked = None
-        if wanted and (MEASURE_ALL or _open(model, threshold, signals, "top_check")):
-            asked = check(question, decision.top, decision.top)
-        signals["top_check"] = TOP_CHECK_PRIOR if asked is None else asked
+        _ask_where_open(signals, "top_check", TOP_CHECK_PRIOR, model, threshold,
+                        lambda: check(question, decision.top, decision.top) if wanted else None)
     decision.p_evidence = probability(model, signals)
     convincing = decision.p_evidence >= threshold
     if convincing and not untyped:

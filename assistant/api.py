@@ -231,7 +231,7 @@ class Assistant:
                 parsed = answering.parse_draft(draft, len(evidence), answering.decline_probability(top),
                                                answering.answer_confidence(pieces))
                 result = answering.decide(standalone, passages, evidence, parsed, self.backend, self.check,
-                                          lambda top: self.read(standalone, top))
+                                          lambda best: self.read(standalone, best))
         result.question = standalone
         timings["total"] = time.perf_counter() - started
         result.timings = timings
