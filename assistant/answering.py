@@ -100,7 +100,9 @@ class Decision:
     draft: str = ""  # the model's short answer, kept or not
     support: list[str] = field(default_factory=list)  # the evidence sentences that ground it
     top: str = ""  # the best evidence sentence (with the sentence before it that says what its "it" is)
+    evidence: list[str] = field(default_factory=list)  # the sentences the model read, best first
     signals: dict[str, float] = field(default_factory=dict)
+    asked: list[str] = field(default_factory=list)  # the checks the model was asked; the others are at their priors
     p_keep: float | None = None
     p_evidence: float | None = None
 
@@ -275,12 +277,14 @@ def _open(model: dict[str, float], threshold: float, signals: dict[str, float], 
     return low < threshold <= high
 
 
-def _ask_where_open(signals: dict[str, float], name: str, prior: float, model: dict[str, float], threshold: float,
+def _ask_where_open(decision: Decision, name: str, prior: float, model: dict[str, float], threshold: float,
                     ask: Callable[[], float | None]) -> None:
     """Set signal ``name`` to the model's check, asked only where its reply can change the decision (a second of the
     model's time; always when calibrating), else to ``prior`` (also when the model cannot say)."""
-    said = ask() if MEASURE_ALL or _open(model, threshold, signals, name) else None
-    signals[name] = prior if said is None else said
+    said = ask() if MEASURE_ALL or _open(model, threshold, decision.signals, name) else None
+    decision.signals[name] = prior if said is None else said
+    if said is not None:
+        decision.asked.append(name)
 
 
 def measure(question: str, draft: Draft | None, chosen: list[int], evidence: list[Scored],
@@ -331,29 +335,29 @@ def decide(question: str, passages: list[Passage], evidence: list[Scored], draft
     said = draft is not None and not draft.declined
     kind = questions.answer_type(question)
     # an answer plainly not of the kind asked ("19 APR" to "in what year") is no answer to it, however grounded
-    mistyped = said and questions.fits(kind, draft.short) < 0
+    mistyped = said and not of_kind(question, draft.short)
     chosen = support(draft, question, evidence) if said and not mistyped else []
-    signals = measure(question, draft, chosen, evidence, passages)
-    if chosen and check is not None and USE_CHECK:
-        quote = " ".join(evidence[i].sentence.text for i in chosen)
-        _ask_where_open(signals, "check", CHECK_PRIOR, KEEP, KEEP_THRESHOLD,
-                        lambda: check(question, draft.short, quote))
     top = [evidence[i] for i in best(evidence)]  # the evidence to answer with if the draft is not kept
     shown = [e.sentence for e in top]
     decision = Decision(draft=draft.short if said else "", support=[evidence[i].sentence.text for i in chosen],
-                        top=" ".join(s.text for s in shown), signals=signals)
+                        top=" ".join(s.text for s in shown), evidence=[e.sentence.text for e in evidence],
+                        signals=measure(question, draft, chosen, evidence, passages))
+    signals = decision.signals
+    if chosen and check is not None and USE_CHECK:
+        quote = " ".join(evidence[i].sentence.text for i in chosen)
+        _ask_where_open(decision, "check", CHECK_PRIOR, KEEP, KEEP_THRESHOLD,
+                        lambda: check(question, draft.short, quote))
     if chosen:
         decision.p_keep = probability(KEEP, signals)
         if decision.p_keep >= KEEP_THRESHOLD:
             decision.kept, decision.reason = "answer", "the evidence states this answer"
             return _answer(draft.short, [evidence[i].sentence for i in chosen], passages, backend, decision)
     model, threshold = (FALLBACK, FALLBACK_THRESHOLD) if draft is not None else (EXTRACTIVE, EXTRACTIVE_THRESHOLD)
-    # evidence with no number in it answers no "how much", however close it is: the rule drafts obey too
-    untyped = questions.fits(kind, decision.top) < 0
+    untyped = not of_kind(question, decision.top)
     if "top_check" in model:
         # the model's check of the best evidence itself, as the answer
         wanted = check is not None and USE_CHECK and not untyped
-        _ask_where_open(signals, "top_check", TOP_CHECK_PRIOR, model, threshold,
+        _ask_where_open(decision, "top_check", TOP_CHECK_PRIOR, model, threshold,
                         lambda: check(question, decision.top, decision.top) if wanted else None)
     decision.p_evidence = probability(model, signals)
     convincing = decision.p_evidence >= threshold
@@ -369,6 +373,12 @@ def decide(question: str, passages: list[Passage], evidence: list[Scored], draft
     answer = Answer(text=REFUSAL, passages=passages, refused=True, backend=backend, decision=vars(decision),
                     unsupported=[draft.short] if said else [])
     return answer
+
+
+def of_kind(question: str, evidence: str) -> bool:
+    """Whether ``evidence`` (an answer or a quote) can be of the kind asked, where that can be told: one with no
+    number in it answers no "how much", however close it is."""
+    return questions.fits(questions.answer_type(question), evidence) >= 0
 
 
 def reread(question: str, kind: str, top: list[Scored], read: Read | None) -> str:

@@ -37,14 +37,13 @@ sys.path.insert(0, str(REPO))
 from assistant import Assistant, answering, load_settings  # noqa: E402
 from assistant.api import clean_question  # noqa: E402
 from assistant.evaluation import squad2  # noqa: E402
-from assistant.evaluation.metrics import contains_gold, token_f1  # noqa: E402
+from assistant.evaluation.metrics import contains_gold, right_short_answer  # noqa: E402
 from assistant.evaluation.pipeline import progress, read_jsonl, sync_with_progress  # noqa: E402
 
 BENCH = REPO.parent / "shared" / "bench" / "squad2"
 OUT = REPO / "eval" / "reports" / "calibration"
 SEED = 29
 L2 = 0.01
-RIGHT_F1 = 0.5  # a short answer this close to a gold one (token F1) counts as right
 # Answerable questions the decision may refuse, at most. SQuAD 2.0's unanswerable questions are written against
 # their own paragraph to look answerable, so refusing 75 % of them costs 40 % of the answerable ones (see the
 # operating points in the report): a user asking about their documents meets the refusals of right answers far more
@@ -57,6 +56,13 @@ def cache_file(settings, llm: str) -> Path:
     return settings.home / "calibration" / f"squad2-{llm.replace(':', '_').replace('/', '_')}.jsonl"
 
 
+def load_rows(settings, llm: str) -> list[dict]:
+    """The cached rows, each with its question as the assistant asked it (the decision's rules read it)."""
+    texts = {q["id"]: clean_question(q["question"], settings.max_question_chars)
+             for q in read_jsonl(BENCH / "questions.jsonl")}
+    return [{**row, "question": texts[row["id"]]} for row in read_jsonl(cache_file(settings, llm))]
+
+
 # --- collect ------------------------------------------------------------------------------------------------
 
 
@@ -65,7 +71,7 @@ def labels(question: dict, answer_decision: dict) -> dict:
     draft, support, top = answer_decision.get("draft", ""), " ".join(answer_decision.get("support", [])), \
         answer_decision.get("top", "")
     return {
-        "draft_right": bool(golds and draft and (contains_gold(draft, golds) or token_f1(draft, golds) >= RIGHT_F1)),
+        "draft_right": right_short_answer(draft, golds),
         "support_right": bool(golds and support and contains_gold(support, golds)),
         "top_right": bool(golds and top and contains_gold(top, golds)),
     }
@@ -100,19 +106,18 @@ def recheck(args) -> None:
     without asking every question again (11 min against 26)."""
     settings = load_settings(llm=args.llm)
     path = cache_file(settings, args.llm)
-    rows = read_jsonl(path)
+    rows = load_rows(settings, args.llm)
     if any(r["signals"] and "top" not in r for r in rows):
         raise SystemExit(f"{path} was collected before the best evidence was kept with each row: collect again")
-    texts = {q["id"]: clean_question(q["question"], settings.max_question_chars)
-             for q in read_jsonl(BENCH / "questions.jsonl")}
     with Assistant(settings) as assistant:
         for row in progress([r for r in rows if r["signals"].get("grounded")], "recheck"):
-            checked = assistant.check(texts[row["id"]], row["draft"], " ".join(row["support"]))
+            checked = assistant.check(row["question"], row["draft"], " ".join(row["support"]))
             row["signals"]["check"] = answering.CHECK_PRIOR if checked is None else checked
         for row in progress([r for r in rows if r["signals"]], "recheck the best evidence"):
-            checked = assistant.check(texts[row["id"]], row["top"], row["top"])
+            checked = assistant.check(row["question"], row["top"], row["top"])
             row["signals"]["top_check"] = answering.TOP_CHECK_PRIOR if checked is None else checked
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    path.write_text("".join(json.dumps({k: v for k, v in row.items() if k != "question"}) + "\n" for row in rows),
+                    encoding="utf-8")
 
 
 # --- fit --------------------------------------------------------------------------------------------------
@@ -162,13 +167,14 @@ def answer_right(row: dict) -> bool:
 
 
 def outcome(row: dict, keep: dict, t_keep: float, fallback: dict, t_fallback: float) -> tuple[str, bool]:
-    """(what was shown, whether that is right) for one question under these models and thresholds."""
+    """(what was shown, whether that is right) for one question under these models and thresholds, by the rules
+    answering.decide applies in the same order."""
     if row["gated"]:
         return "refused", not row["answerable"]
     s = row["signals"]
     if s["grounded"] and answering.probability(keep, s) >= t_keep:
         return "answer", answer_right(row)
-    if answering.probability(fallback, s) >= t_fallback:
+    if answering.of_kind(row["question"], row["top"]) and answering.probability(fallback, s) >= t_fallback:
         return "evidence", row["top_right"]
     return "refused", not row["answerable"]
 
@@ -237,7 +243,7 @@ EXTRACTIVE_SIGNALS = ["top_coverage", "top_cosine"]
 
 def fit(args) -> None:
     settings = load_settings(llm=args.llm)
-    rows = read_jsonl(cache_file(settings, args.llm))
+    rows = load_rows(settings, args.llm)
     answerable = [r for r in rows if r["answerable"]]
     open_rows = [r for r in rows if not r["gated"]]
     grounded = [r for r in open_rows if r["signals"]["grounded"]]

@@ -209,6 +209,9 @@ def test_an_answer_is_checked_only_when_the_check_can_change_the_decision(seed_a
                               lambda *args: calls.append(args) or 1.0)
     signals = result.decision["signals"]
     assert signals["grounded"] and bool(calls) == asked
+    # the report can tell a check asked from one left at its prior, and shows what the model read
+    assert result.decision["asked"] == (["check"] if asked else [])
+    assert result.decision["evidence"] == [e.sentence.text for e in evidence]
     yes, no = (answering.probability(answering.KEEP, {**signals, "check": v}) for v in (1.0, 0.0))
     if asked:
         assert calls[0][:2] == (question, short) and not result.refused
@@ -225,7 +228,7 @@ def test_the_best_evidence_is_checked_only_when_the_check_can_change_the_decisio
     asked = []
     result = answering.decide(question, passages, evidence, Draft("", [], True, p_decline=0.9), "scripted",
                               lambda *args: asked.append(args) or 1.0)
-    assert result.refused and not asked
+    assert result.refused and not asked and result.decision["asked"] == []
     assert answering.probability(answering.FALLBACK, {**result.decision["signals"], "top_check": 1.0}) < \
         answering.FALLBACK_THRESHOLD
 

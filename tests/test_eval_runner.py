@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import pytest
 import yaml
@@ -13,12 +14,12 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from assistant import load_settings
 from assistant.chain import load_prompt
 from assistant.evaluation.judge import Judge
-from assistant.evaluation.pipeline import cited_pairs, prediction
+from assistant.evaluation.pipeline import LOSSES, cited_pairs, prediction, where_lost
 from assistant.evaluation.runner import run_suite
 from assistant.evaluation.seed import find_span
 from assistant.retrieval import Retriever
 from assistant.store import Index
-from assistant.types import Answer, Citation
+from assistant.types import Answer, Citation, Passage
 
 from .conftest import REPO, SEED
 
@@ -72,12 +73,40 @@ def test_seed_suite_end_to_end(tmp_path):
     # no model, so no first token: the first thing shown is the evidence
     assert metrics["latency_first_token"]["n"] == 0
     assert 0 < metrics["latency_evidence"]["p95"] <= metrics["latency_total"]["p95"]
+    # each answerable question is placed once on the answer path; the unanswerable one nowhere
+    assert article["lost"] == "shown: the best evidence holds it" and "lost" not in rows["world-cup"]
+    assert sum(metrics["losses"].values()) == 2 and set(metrics["losses"]) == set(LOSSES)
 
     report = (out / "report.md").read_text(encoding="utf-8")
     for q in QUESTIONS:
         assert f"| {q['id']} | " in report
     assert "(follow-up) Who was his Japanese counterpart?" in report
     assert "not computed" in report
+    assert "| shown: the best evidence holds it | " in report
+
+
+def test_where_an_answer_was_lost_is_the_first_step_without_the_gold():
+    passage = Passage(chunk_id="c", source="s.txt", text=f"Filler sentence. {ARTICLE_5}", start=0, end=200)
+    gold = ["help Japan defend its territories"]
+
+    def answer(text="The documents don't say.", refused=True, backend="llamacpp:default", passages=(passage,),
+               **decision):
+        return Answer(text=text, refused=refused, passages=list(passages), backend=backend, decision=decision)
+
+    read = {"signals": {"cosine": 0.5}, "evidence": [ARTICLE_5]}
+    cases = [
+        (answer("help Japan defend its territories [1].", False, kept="answer"), 0),
+        (answer(f"\u201c{ARTICLE_5}\u201d [1]", False, kept="evidence"), 1),
+        (answer(passages=[replace(passage, text="Filler sentence.")]), 2),
+        (answer(reason="no retrieved passage mentions Korea"), 3),
+        (answer(signals={"cosine": 0.5}, evidence=["Filler sentence."]), 4),
+        (answer(draft="", **read), 5),
+        (answer("Article 5 [1].", False, kept="answer", draft="Article 5", **read), 6),
+        (answer(draft="help Japan defend its territories", **read), 7),
+        (answer(draft="Japan defend its territories", **read), 7),  # close to the gold: right, as calibration counts
+        (answer(backend="extractive", **read), 7),
+    ]
+    assert [where_lost(a, gold) for a, _ in cases] == [LOSSES[i] for _, i in cases]
 
 
 def test_gold_text_is_found_across_reflowed_whitespace():

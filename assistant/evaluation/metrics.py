@@ -152,6 +152,15 @@ def contains_gold(prediction: str, golds: Sequence[str]) -> bool:
     return any(f" {gold} " in padded_prediction for gold in non_empty)
 
 
+RIGHT_F1 = 0.5  # a short answer this close to a gold one (token F1) counts as right
+
+
+def right_short_answer(short: str, golds: Sequence[str]) -> bool:
+    """Whether a short answer holds a gold answer or is close to one: "2+2 Ministerial Meeting" answers what
+    "the U.S.-Japan 2+2 Ministerial Meeting" does."""
+    return bool(golds and short and (contains_gold(short, golds) or token_f1(short, golds) >= RIGHT_F1))
+
+
 # --------------------------------------------------------------------------- citations
 
 # Function words and reporting verbs carry no claim; what is left of a sentence is what a quote has to support.

@@ -14,7 +14,9 @@ from ..documents import SourceDocument
 from ..store import Index, SyncReport
 from ..types import Answer
 from .judge import Judge
-from .metrics import citation_precision, content_tokens, latency_summary, refusal_scores
+from .metrics import (
+    citation_precision, contains_gold, content_tokens, latency_summary, refusal_scores, right_short_answer,
+)
 
 _MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 # A sentence up to its markers ("[1]", "[1, 2]" or "[1][2]"); they stand before the closing punctuation
@@ -66,6 +68,42 @@ def cited_pairs(answer: Answer) -> list[tuple[str, str]]:
     if content_tokens(answer.text[end:]):
         pairs.append((answer.text[end:].strip(), ""))
     return pairs
+
+
+# Where an answerable question's gold answer was shown, or the first step of the answer path that lost it.
+LOSSES = (
+    "shown: the model's answer holds it",
+    "shown: the best evidence holds it",
+    "lost in retrieval: no retrieved passage holds it word for word",
+    "lost at a gate: refused before any sentence was weighed",
+    "lost in evidence selection: no sentence the model read holds it",
+    "lost by the model: it found no answer",
+    "lost by the model: its answer is wrong",
+    "lost in the decision: a right answer refused or replaced",
+)
+
+
+def where_lost(answer: Answer, golds: Sequence[str]) -> str:
+    """One of LOSSES for an answerable question: what a failure's fix has to change. Shown and held mean SQuAD
+    containment, as "gold in answer" counts; the model's draft is right also when close to a gold answer."""
+    decision = answer.decision or {}
+    if not answer.refused and contains_gold(prediction(answer), golds):
+        return LOSSES[1] if decision.get("kept") == "evidence" else LOSSES[0]
+    if not any(contains_gold(p.text, golds) for p in answer.passages):
+        return LOSSES[2]
+    if not decision.get("signals"):
+        return LOSSES[3]
+    if not any(contains_gold(text, golds) for text in decision.get("evidence", [])):
+        return LOSSES[4]
+    drafted = decision.get("draft", "")
+    if answer.backend.startswith("extractive") or right_short_answer(drafted, golds):
+        return LOSSES[7]
+    return LOSSES[6] if drafted else LOSSES[5]
+
+
+def losses(rows: Sequence[dict]) -> dict[str, int]:
+    """How many answerable rows each of LOSSES names (rows carry ``lost``)."""
+    return {name: sum(r.get("lost") == name for r in rows) for name in LOSSES}
 
 
 def answer_row(answer: Answer, judge: Judge | None = None) -> dict:

@@ -77,6 +77,17 @@ def _why(row: dict) -> str:
     return f"{row.get('kept') or 'refused'}: {row.get('reason', '')}" + (f" (p {sure:.2f})" if sure is not None else "")
 
 
+def _losses(m: dict) -> list[str]:
+    """Where the answerable questions' gold answers were shown, or lost first (absent in reports run before)."""
+    if "losses" not in m:
+        return []
+    n = max(1, m["n_answerable"])
+    return ["## Where the answerable questions' answers were shown or lost",
+            "Each answerable question once, at the first step that lost its gold answer (SQuAD containment): so a "
+            "fix can be aimed at the step that loses most.",
+            table(["where", "questions", "share"], [[name, count, count / n] for name, count in m["losses"].items()])]
+
+
 def _header(title: str, m: dict) -> list[str]:
     return [f"# {title}",
             f"Run {m['started']} ({m['seconds']} s) with `--llm {m['llm']}`, embedder `{m['embed_model']}`, "
@@ -100,6 +111,7 @@ def render_seed(m: dict) -> str:
             ["gold answer contained in the answer", answer["contains"]],
             ["citation recall (a gold span is cited)", m["citation_recall"]],
         ]),
+        *_losses(m),
         *_pipeline_sections(m),
         "## By kind",
         table(["kind", "n", f"hit@{k}", "contains", "F1", "refused"],
@@ -133,6 +145,7 @@ def render_squad2(m: dict) -> str:
             [f"answerable: gold paragraph retrieved (hit@{k})", has[f"hit@{k}"]],
             ["unanswerable: abstain accuracy", m["no_answer"]["abstain_accuracy"]],
         ]),
+        *_losses(m),
         *_pipeline_sections(m),
         "## Per question",
         "<details><summary>All questions</summary>\n\n"

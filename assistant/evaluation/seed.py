@@ -29,7 +29,7 @@ from .metrics import (
     reciprocal_rank,
     token_f1,
 )
-from .pipeline import answer_row, mean, pipeline_summary, prediction, progress
+from .pipeline import answer_row, losses, mean, pipeline_summary, prediction, progress, where_lost
 
 NDCG_K = 10
 
@@ -134,6 +134,7 @@ def score(q: Question, row: dict, answer: Answer, spans: list[Span], k: int) -> 
             f1=token_f1(guess, q.answers) if q.answers else None,
             short_f1=token_f1(short, q.answers) if q.answers else None,
             contains=float(contains_gold(guess, q.answers)) if q.answers else None,
+            lost=where_lost(answer, q.answers) if q.answers else None,
             citation_recall=citation_recall([(c.source, c.start, c.end) for c in answer.citations], spans),
         )
     return scored
@@ -177,6 +178,7 @@ def run(settings: Settings, *, questions_file: Path, corpus: Path, limit: int | 
                       for name in (f"hit@{k}", f"recall@{k}", "mrr", f"ndcg@{NDCG_K}")},
         "answer": {name: mean(r[name] for r in answerable) for name in ("em", "f1", "contains", "short_f1")},
         "citation_recall": mean(r["citation_recall"] for r in answerable),
+        "losses": losses(answerable),
         **pipeline_summary(rows, [not r["answerable"] for r in rows], judge),
         "by_kind": by_kind,
         "questions": rows,

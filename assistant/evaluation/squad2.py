@@ -18,7 +18,7 @@ from ..types import Answer
 from .judge import Judge
 from .metrics import contains_gold, exact_match, hit_at_k, token_f1
 from .pipeline import (
-    answer_row, mean, pipeline_summary, prediction, progress, read_jsonl, sync_with_progress,
+    answer_row, losses, mean, pipeline_summary, prediction, progress, read_jsonl, sync_with_progress, where_lost,
 )
 
 ROOT = "bench:squad2"
@@ -69,6 +69,7 @@ def score(q: dict, row: dict, answer: Answer, k: int) -> dict:
         "short_em": exact_match(short, golds),
         "short_f1": token_f1(short, golds),
         "contains": None if q["is_impossible"] else float(contains_gold(guess, golds)),
+        "lost": None if q["is_impossible"] else where_lost(answer, golds),
         f"hit@{k}": hit_at_k([p.source for p in answer.passages], {q["passage_id"]}, k),
     }
 
@@ -107,6 +108,7 @@ def run(settings: Settings, *, data: Path, limit: int | None, judge: Judge | Non
                        "contains": mean(r["contains"] for r in has_answer),
                        f"hit@{k}": mean(r[f"hit@{k}"] for r in has_answer)},
         "no_answer": {"abstain_accuracy": mean(r["em"] for r in no_answer)},
+        "losses": losses(has_answer),
         **pipeline_summary(rows, [not r["answerable"] for r in rows], judge),
         "questions": rows,
     }
