@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .metrics import RIGHT_F1
+
 PRECISION = ("Citation precision is a lexical proxy: the share of answer sentences whose content words are at "
              "least half found in the quote they cite.")
 NOT_COMPUTED = "Faithfulness judged by an LLM is **not computed** (name a judge with `--judge SPEC`). " + PRECISION
@@ -83,8 +85,9 @@ def _losses(m: dict) -> list[str]:
         return []
     n = max(1, m["n_answerable"])
     return ["## Where the answerable questions' answers were shown or lost",
-            "Each answerable question once, at the first step that lost its gold answer (SQuAD containment): so a "
-            "fix can be aimed at the step that loses most.",
+            "Each answerable question once, at the first step that lost its gold answer, so a fix can be aimed at "
+            "the step that loses most. Shown and held mean SQuAD containment; the model's draft also counts as right "
+            f"within token F1 {RIGHT_F1} of a gold answer.",
             table(["where", "questions", "share"], [[name, count, count / n] for name, count in m["losses"].items()])]
 
 
