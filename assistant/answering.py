@@ -335,7 +335,7 @@ def decide(question: str, passages: list[Passage], evidence: list[Scored], draft
     said = draft is not None and not draft.declined
     kind = questions.answer_type(question)
     # an answer plainly not of the kind asked ("19 APR" to "in what year") is no answer to it, however grounded
-    mistyped = said and not of_kind(question, draft.short)
+    mistyped = said and not questions.of_kind(question, draft.short)
     chosen = support(draft, question, evidence) if said and not mistyped else []
     top = [evidence[i] for i in best(evidence)]  # the evidence to answer with if the draft is not kept
     shown = [e.sentence for e in top]
@@ -353,7 +353,7 @@ def decide(question: str, passages: list[Passage], evidence: list[Scored], draft
             decision.kept, decision.reason = "answer", "the evidence states this answer"
             return _answer(draft.short, [evidence[i].sentence for i in chosen], passages, backend, decision)
     model, threshold = (FALLBACK, FALLBACK_THRESHOLD) if draft is not None else (EXTRACTIVE, EXTRACTIVE_THRESHOLD)
-    untyped = not of_kind(question, decision.top)
+    untyped = not questions.of_kind(question, decision.top)
     if "top_check" in model:
         # the model's check of the best evidence itself, as the answer
         wanted = check is not None and USE_CHECK and not untyped
@@ -363,7 +363,7 @@ def decide(question: str, passages: list[Passage], evidence: list[Scored], draft
     convincing = decision.p_evidence >= threshold
     if convincing and not untyped:
         decision.kept, decision.reason = "evidence", "the best evidence sentence answers it"
-        short = reread(question, kind, top, read)
+        short = reread(question, top, read)
         return _answer(short, shown, passages, backend + ("+evidence" if draft else ""), decision)
     decision.reason = (f"the evidence holds no {kind}, as asked" if convincing
                        else "the model found no answer" if draft is not None and draft.declined
@@ -375,13 +375,7 @@ def decide(question: str, passages: list[Passage], evidence: list[Scored], draft
     return answer
 
 
-def of_kind(question: str, evidence: str) -> bool:
-    """Whether ``evidence`` (an answer or a quote) can be of the kind asked, where that can be told: one with no
-    number in it answers no "how much", however close it is."""
-    return questions.fits(questions.answer_type(question), evidence) >= 0
-
-
-def reread(question: str, kind: str, top: list[Scored], read: Read | None) -> str:
+def reread(question: str, top: list[Scored], read: Read | None) -> str:
     """The short answer to lead the best evidence with: the model's, asked again with only that evidence, when the
     evidence grounds it and it is of the kind asked; else none. Its first draft, from five sentences, was not kept;
     from the one sentence that holds the answer it mostly reads it right (the 45 of 120 sampled calibration
@@ -389,7 +383,7 @@ def reread(question: str, kind: str, top: list[Scored], read: Read | None) -> st
     if read is None:
         return ""
     draft = read(top)
-    if draft.declined or questions.fits(kind, draft.short) < 0:
+    if draft.declined or not questions.of_kind(question, draft.short):
         return ""
     quote = " ".join(e.sentence.text for e in top)
     return draft.short if grounding(draft.short, question, quote) >= NOVEL_COVERAGE else ""

@@ -237,3 +237,9 @@ def fits(kind: str, answer: str) -> int:
     if kind == "person":
         return 1 if _PROPER.search(answer) else 0  # "the emperor" or "farmers" can be right too
     return 0
+
+
+def of_kind(question: str, text: str) -> bool:
+    """Whether ``text`` (an answer or a quote) can be of the kind asked, where that can be told: one with no number in
+    it answers no "how much", however close it is."""
+    return fits(answer_type(question), text) >= 0

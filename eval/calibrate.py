@@ -34,7 +34,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from assistant import Assistant, answering, load_settings  # noqa: E402
+from assistant import Assistant, answering, load_settings, questions  # noqa: E402
 from assistant.api import clean_question  # noqa: E402
 from assistant.evaluation import squad2  # noqa: E402
 from assistant.evaluation.metrics import contains_gold, right_short_answer  # noqa: E402
@@ -81,14 +81,14 @@ def collect(args) -> None:
     settings = replace(load_settings(llm=args.llm), chroma_url="")
     settings = replace(settings, index_dir=settings.home / "bench-index" / "squad2")
     calibration, _ = squad2.split_articles(read_jsonl(BENCH / "questions.jsonl"))
-    questions = squad2.sample_questions(calibration, args.n, seed=SEED)
+    sample = squad2.sample_questions(calibration, args.n, seed=SEED)
     out = cache_file(settings, args.llm)
     out.parent.mkdir(parents=True, exist_ok=True)
     done = {json.loads(line)["id"] for line in out.read_text().splitlines()} if out.is_file() else set()
     answering.MEASURE_ALL = True
     with Assistant(settings) as assistant, out.open("a", encoding="utf-8") as sink:
         sync_with_progress(assistant.index, squad2.load_passages(BENCH), squad2.ROOT, "index squad2")
-        for q in progress([q for q in questions if q["id"] not in done], "calibrate"):
+        for q in progress([q for q in sample if q["id"] not in done], "calibrate"):
             answer = assistant.answer(q["question"])
             row = {"id": q["id"], "answerable": not q["is_impossible"], "article": squad2.article(q),
                    "gated": answer.decision.get("reason", "") if not answer.decision.get("signals") else "",
@@ -174,7 +174,7 @@ def outcome(row: dict, keep: dict, t_keep: float, fallback: dict, t_fallback: fl
     s = row["signals"]
     if s["grounded"] and answering.probability(keep, s) >= t_keep:
         return "answer", answer_right(row)
-    if answering.of_kind(row["question"], row["top"]) and answering.probability(fallback, s) >= t_fallback:
+    if questions.of_kind(row["question"], row["top"]) and answering.probability(fallback, s) >= t_fallback:
         return "evidence", row["top_right"]
     return "refused", not row["answerable"]
 

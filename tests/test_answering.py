@@ -194,6 +194,18 @@ def test_the_best_evidence_shown_leads_with_the_models_reading_of_it(seed_assist
     assert result.text.startswith(f"{short} [1].\n\n\u201c" if short else "\u201c")
 
 
+@pytest.mark.parametrize("reply, short", [("[1] 2013", "2013"), ("[1] the Diaoyu Islands", "")])
+def test_the_models_reading_of_the_evidence_shown_must_be_of_the_kind_asked(seed_assistant, reply, short):
+    """A place to "when", though its quote holds it, leads nothing: the quote is shown alone."""
+    question = "When did China announce an air defense identification zone?"
+    passages = seed_assistant.retrieve(question)
+    evidence = answering.select_evidence(question, passages, seed_assistant.vectors)
+    result = answering.decide(question, passages, evidence, Draft("", [], True, p_decline=0.1), "scripted",
+                              lambda *_: 0.9, lambda top: parse_draft(reply, len(top)))
+    assert result.decision["kept"] == "evidence" and "2013" in result.decision["top"]
+    assert result.short_answer == short and exact(result)
+
+
 @pytest.mark.parametrize("question, short, asked", [
     # in its quote, but the quote holds little of what is asked: refused whatever the check says
     ("What was the weather like during the meeting?", "crossdomain capability building", False),

@@ -20,7 +20,7 @@ def _row(top: str) -> dict:
 
 
 def test_calibration_shows_no_evidence_decide_would_not():
-    """Evidence with no number in it answers no "how many", however sure the fallback is (answering.of_kind)."""
+    """Evidence with no number in it answers no "how many", however sure the fallback is (questions.of_kind)."""
     models = (answering.KEEP, answering.KEEP_THRESHOLD, answering.FALLBACK, answering.FALLBACK_THRESHOLD)
     assert answering.probability(answering.FALLBACK, SURE) >= answering.FALLBACK_THRESHOLD
     assert calibrate.outcome(_row("The hospital has 300 beds."), *models) == ("evidence", True)
