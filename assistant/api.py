@@ -25,6 +25,7 @@ from .uploads import UploadReport, add_uploads, remove_document
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
 
 ANSWER_TOKENS = 48  # a short answer and its marker; the quotes come from the documents, not the model
+CONDENSE_TOKENS = 96  # a rewritten follow-up question
 
 
 class QuestionError(ValueError):
@@ -165,7 +166,7 @@ class Assistant:
                     question, passages, self.vectors, self._count_tokens(answer_llm)),
                 answering.gate,
                 answer_llm=answer_llm,
-                condense_llm=self._model("condense", 96),
+                condense_llm=self._model("condense", CONDENSE_TOKENS),
             )
         return self._chain
 
@@ -246,6 +247,7 @@ class Assistant:
         with self._lock:
             warm(self._model("answer", ANSWER_TOKENS), "answer")
             warm(self._model("check", 1), "check")
+            warm(self._model("condense", CONDENSE_TOKENS), "condense")  # its examples: a first follow-up waits ~5 s
 
     def check(self, question: str, answer: str, quote: str) -> float | None:
         """The model's P(yes) that the quote states this answer to this question (None if it can't say)."""

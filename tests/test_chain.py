@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from assistant import Answer, Assistant, Evidence, answering
+from assistant import Answer, Assistant, Evidence, answering, questions
 from assistant.answering import Scored
 from assistant.documents import load_file
 from assistant.evidence import Sentence
@@ -141,3 +141,21 @@ def test_default_model_condenses_follow_ups(default_model):
         {"role": "assistant", "content": "He said a cyberattack could be an armed attack [1]."}])
     assert "Pompeo" in follow.question
     assert any("Pompeo" in p.text for p in follow.passages)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("follow_up, history, named", [
+    ("What did he say different countries are pursuing?",
+     [{"role": "user", "content": "Who is Takeshi Iwaya?"},
+      {"role": "assistant", "content": "Takeshi Iwaya is Japan's Defense Minister [1]."}], "Iwaya"),
+    ("How did Japan and the United States react to it?",
+     [{"role": "user", "content": "Over which area did China announce an air defense identification zone in 2013?"},
+      {"role": "assistant", "content": "China announced the zone over part of the East China Sea [1]."}], "zone"),
+])
+def test_default_model_rewrites_a_follow_up_keeping_its_words(default_model, follow_up, history, named):
+    """The rewrite names what "he" or "it" points to and keeps the rest of the user's words; without the examples in
+    prompts/condense.examples.yaml the model paraphrased ("about countries pursuing their own agendas", "What did
+    Japan and the United States respond to…"), and the evidence was chosen for a question nobody asked."""
+    rewritten = default_model.answer(follow_up, history=history).question
+    kept = questions.stems(follow_up) - questions.stems("he it")
+    assert named in rewritten and kept <= questions.stems(rewritten), rewritten
