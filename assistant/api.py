@@ -247,7 +247,7 @@ class Assistant:
         with self._lock:
             warm(self._model("answer", ANSWER_TOKENS), "answer")
             warm(self._model("check", 1), "check")
-            warm(self._model("condense", CONDENSE_TOKENS), "condense")  # its examples: a first follow-up waits ~5 s
+            warm(self._model("condense", CONDENSE_TOKENS), "condense")  # its examples: a first follow-up took 3 s more
 
     def check(self, question: str, answer: str, quote: str) -> float | None:
         """The model's P(yes) that the quote states this answer to this question (None if it can't say)."""
