@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import replace
 
 import pytest
@@ -83,6 +84,10 @@ def test_seed_suite_end_to_end(tmp_path):
     assert "(follow-up) Who was his Japanese counterpart?" in report
     assert "not computed" in report
     assert "| shown: the best evidence holds it | " in report
+    # each row says where its answer was shown or lost, the step alone
+    assert "| why | shown or lost |" in report
+    assert re.search(r"^\| article-5 \|.* \| shown \| ", report, re.MULTILINE)
+    assert re.search(r"^\| world-cup \|.* \| refused: [^|]* \|  \| ", report, re.MULTILINE)
 
 
 def test_where_an_answer_was_lost_is_the_first_step_without_the_gold():

@@ -60,12 +60,13 @@ def _pipeline_sections(m: dict) -> list[str]:
 
 def _question_rows(m: dict, score_columns: list[str]) -> str:
     score_columns = [*score_columns, *(["faithfulness"] if m.get("judge") else [])]
-    header = ["id", "question", "expected", "short answer", "answer", "refused", "why", "citations",
-              *score_columns, "s"]
+    header = ["id", "question", "expected", "short answer", "answer", "refused", "why", "shown or lost",
+              "citations", *score_columns, "s"]
     rows = [
         [r["id"], ("(follow-up) " if r.get("history") else "") + r["question"],
          r["expected"] or "(unanswerable)", r.get("short_answer", ""), r["answer"], r["refused"],
-         _why(r), r["citations"], *[r.get(c) for c in score_columns], fmt(r["seconds"], 2)]
+         _why(r), (r.get("lost") or "").split(":")[0], r["citations"], *[r.get(c) for c in score_columns],
+         fmt(r["seconds"], 2)]
         for r in m["questions"]
     ]
     return table(header, rows)
