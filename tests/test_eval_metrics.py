@@ -19,6 +19,7 @@ from assistant.evaluation.metrics import (
     latency_summary,
     ndcg_at_k,
     normalize_answer,
+    paired_difference,
     percentile,
     quote_supports,
     recall_at_k,
@@ -329,3 +330,16 @@ def test_article_5_question(questions):
             "in the case of an armed attack.",
         }
     ]
+
+
+# --------------------------------------------------------------------------- before/after
+
+
+def test_paired_difference_is_the_mean_change_with_a_bootstrap_interval():
+    assert paired_difference([0.0] * 50, [1.0] * 50) == (1.0, 1.0, 1.0)
+    swings = [1.0, 0.0] * 50  # half the questions gained, half lost: no change overall, either way by chance
+    change, low, high = paired_difference(swings, swings[::-1])
+    assert change == 0 and -0.25 < low < 0 < high < 0.25 and low == pytest.approx(-high, abs=0.05)
+    assert paired_difference(swings, swings[::-1]) == (change, low, high)  # seeded: one pair of runs, one interval
+    with pytest.raises(ValueError):
+        paired_difference([1.0], [1.0, 0.0])

@@ -16,6 +16,8 @@ import string
 from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
 
+import numpy as np
+
 # --------------------------------------------------------------------------- retrieval
 
 
@@ -295,3 +297,19 @@ def latency_summary(values: Sequence[float]) -> dict[str, float | int | None]:
         "mean": sum(values) / len(values),
         "n": len(values),
     }
+
+
+# --------------------------------------------------------------------------- before/after
+
+
+def paired_difference(before: Sequence[float], after: Sequence[float], resamples: int = 4000,
+                      seed: int = 0) -> tuple[float, float, float]:
+    """Mean of after - before over the same questions, with a 95 % paired bootstrap interval (questions drawn with
+    replacement, both runs' scores of a question kept together): whether a change moved a score by more than the
+    questions drawn could. Seeded, so the same two runs always give the same interval."""
+    if len(before) != len(after) or not before:
+        raise ValueError("paired scores need the same questions, at least one")
+    diff = np.asarray(after, dtype=float) - np.asarray(before, dtype=float)
+    draws = np.random.default_rng(seed).integers(0, len(diff), size=(resamples, len(diff)))
+    means = diff[draws].mean(axis=1)
+    return float(diff.mean()), float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
