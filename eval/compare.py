@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from assistant.evaluation.metrics import paired_difference, percentile  # noqa: E402
+from assistant.evaluation.report import table  # noqa: E402
 
 # (label, which questions, the score of one question)
 SCORES = [
@@ -70,13 +71,11 @@ def _outcome(q: dict) -> str:
 
 def render(before_dir: Path, after_dir: Path, before: dict, after: dict) -> str:
     pairs = paired(before, after)
+    scores = [[r["score"], r["n"], r["before"], r["after"], f"{r['change']:+.3f}",
+               f"{r['low']:+.3f} to {r['high']:+.3f}" + ("" if r["beyond_chance"] else " (holds 0)")]
+              for r in compare(pairs)]
     lines = [f"# {before_dir} -> {after_dir}", "",
-             "| score | questions | before | after | change | 95 % interval of the change |",
-             "| --- | --- | --- | --- | --- | --- |"]
-    for r in compare(pairs):
-        mark = "" if r["beyond_chance"] else " (holds 0)"
-        lines.append(f"| {r['score']} | {r['n']} | {r['before']:.3f} | {r['after']:.3f} | {r['change']:+.3f} | "
-                     f"{r['low']:+.3f} to {r['high']:+.3f}{mark} |")
+             table(["score", "questions", "before", "after", "change", "95 % interval of the change"], scores)]
     times = [[q["seconds"] for q in m["questions"] if q.get("seconds") is not None] for m in (before, after)]
     if all(times):
         p50 = [percentile(t, 50) for t in times]
@@ -84,9 +83,8 @@ def render(before_dir: Path, after_dir: Path, before: dict, after: dict) -> str:
                       "load, so time both in one sitting (eval/bench_latency.py does)."]
     changed = [(p, q) for p, q in pairs if _outcome(p) != _outcome(q)]
     lines += ["", f"## Questions whose outcome changed ({len(changed)})", "",
-              "| id | answerable | before | after |", "| --- | --- | --- | --- |"]
-    lines += [f"| {p['id']} | {'yes' if p['answerable'] else 'no'} | {_outcome(p)} | {_outcome(q)} |"
-              for p, q in changed]
+              table(["id", "answerable", "before", "after"],
+                    [[p["id"], p["answerable"], _outcome(p), _outcome(q)] for p, q in changed])]
     return "\n".join(lines) + "\n"
 
 
