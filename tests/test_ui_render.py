@@ -4,6 +4,9 @@ turn layout, the Markdown export, examples made from titles and headings."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 from assistant.citations import answer_text
 from assistant.types import Answer, Citation, Evidence, Passage
@@ -126,3 +129,13 @@ def test_each_user_sees_only_their_own_conversations():
     assert panel.restore(saved, bob)[0]["turns"] == []  # bob, on the same browser, gets a new conversation
     assert panel.restore(saved, ann)[0]["id"] == conversation["id"]
     assert panel.switch(conversation["id"], saved, bob)[0]["id"] != conversation["id"]
+
+
+def test_exported_files_are_removed_when_the_process_exits():
+    # each page process used to leave its export folder in the temporary directory for good
+    code = ("from assistant.ui.conversations import export_file, new_conversation, new_turn, with_turn\n"
+            "print(export_file(with_turn(new_conversation(), new_turn('How many nurses?', None))))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    exported = Path(done.stdout.strip())
+    assert exported.name.endswith(".md") and exported.parent.parent.name.startswith("assistant-exports-")
+    assert not exported.parent.parent.exists()

@@ -23,7 +23,9 @@ from .render import conversation_markdown
 
 MAX_KEPT = 50  # conversations kept per user, newest first (localStorage holds about 5 MB per site)
 TITLE_CHARS = 60
-EXPORTS = Path(tempfile.mkdtemp(prefix="assistant-exports-"))  # files handed to the download button
+# files handed to the download button (Gradio copies them into its own cache); removed when the process exits
+_EXPORTS = tempfile.TemporaryDirectory(prefix="assistant-exports-")
+EXPORTS = Path(_EXPORTS.name)
 
 
 def now() -> str:
