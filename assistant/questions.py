@@ -161,14 +161,18 @@ def rarest_missing(question: str, text: str) -> float:
     return max((w for s, w in focus(question, text).items() if s not in found), default=0.0) / RARE_CAP
 
 
+_NAME_TOKEN = re.compile(r"(?:[A-Z]\.){2,}|" + _WORD.pattern)  # "U.S." is one name, not "U" and "S"
+_POSSESSIVE = re.compile(r"['’]s$")
+
+
 def names(question: str) -> list[str]:
-    """Names and numbers the question mentions: capitalised words past its first word, and numerals."""
-    tokens = _WORD.findall(question)
+    """Names and numbers the question mentions: capitalised words past its first word, dotted abbreviations, and
+    numerals; a possessive is its name ("Cantor's" is "Cantor": the text may never say "Cantor's")."""
     found = []
-    for i, token in enumerate(tokens):
+    for i, token in enumerate(_NAME_TOKEN.findall(question)):
         capitalised = token[:1].isupper() and i > 0 and token.lower() not in _FRAME
-        if capitalised or _NUMBER.match(token):
-            found.append(token)
+        if capitalised or token.endswith(".") or _NUMBER.match(token):
+            found.append(_POSSESSIVE.sub("", token))
     return found
 
 
