@@ -108,7 +108,7 @@ def collect(args) -> None:
             answer = assistant.answer(q["question"])
             signals = answer.decision.get("signals", {})
             if signals and "top_check" not in answer.decision.get("asked", []):
-                # a kept draft never reaches the fallback, whose model is fitted on every open question
+                # decide asks it only on the way to the fallback; the fallback's model is fitted on every open question
                 checked = assistant.check(clean_question(q["question"], settings.max_question_chars),
                                           answer.decision["top"], answer.decision["top"])
                 signals["top_check"] = answering.TOP_CHECK_PRIOR if checked is None else checked
