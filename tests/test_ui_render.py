@@ -3,6 +3,7 @@ turn layout, the Markdown export, examples made from titles and headings."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -131,11 +132,14 @@ def test_each_user_sees_only_their_own_conversations():
     assert panel.switch(conversation["id"], saved, bob)[0]["id"] != conversation["id"]
 
 
-def test_exported_files_are_removed_when_the_process_exits():
-    # each page process used to leave its export folder in the temporary directory for good
-    code = ("from assistant.ui.conversations import export_file, new_conversation, new_turn, with_turn\n"
+def test_exported_files_are_removed_when_the_process_exits(tmp_path):
+    # every process that imported the page used to leave an export folder in the temporary directory for good
+    code = ("import os, sys\n"
+            "from assistant.ui.conversations import export_file, new_conversation, new_turn, with_turn\n"
+            "assert not os.listdir(sys.argv[1]), 'a folder made by the import alone'\n"
             "print(export_file(with_turn(new_conversation(), new_turn('How many nurses?', None))))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True,
+                          env={**os.environ, "TMPDIR": str(tmp_path)})
     exported = Path(done.stdout.strip())
-    assert exported.name.endswith(".md") and exported.parent.parent.name.startswith("assistant-exports-")
-    assert not exported.parent.parent.exists()
+    assert exported.name.endswith(".md") and exported.parent.parent.parent == tmp_path
+    assert list(tmp_path.iterdir()) == []

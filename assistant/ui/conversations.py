@@ -13,6 +13,7 @@ import secrets
 import tempfile
 import uuid
 from datetime import datetime, timezone
+from functools import cache
 from pathlib import Path
 
 import gradio as gr
@@ -23,9 +24,6 @@ from .render import conversation_markdown
 
 MAX_KEPT = 50  # conversations kept per user, newest first (localStorage holds about 5 MB per site)
 TITLE_CHARS = 60
-# files handed to the download button (Gradio copies them into its own cache); removed when the process exits
-_EXPORTS = tempfile.TemporaryDirectory(prefix="assistant-exports-")
-EXPORTS = Path(_EXPORTS.name)
 
 
 def now() -> str:
@@ -88,11 +86,18 @@ def keep(saved: dict | None, user: str, conversations: list[dict]) -> dict:
     return {"users": users}
 
 
+@cache
+def _exports() -> tempfile.TemporaryDirectory:
+    """Where files handed to the download button go (Gradio serves its own copy): made on the first download, not
+    by every process that imports the page, and removed when the process exits."""
+    return tempfile.TemporaryDirectory(prefix="assistant-exports-")
+
+
 def export_file(conversation: dict) -> Path | None:
     if not conversation["turns"]:
         return None
     stem = re.sub(r"[^\w\-]+", "-", conversation["title"]).strip("-")[:40] or "conversation"
-    folder = EXPORTS / conversation["id"]
+    folder = Path(_exports().name) / conversation["id"]
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{stem}.md"
     path.write_text(conversation_markdown(conversation), encoding="utf-8")
