@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import random
 import sys
 import time
@@ -38,6 +37,7 @@ from assistant import Assistant, answering, load_settings, questions  # noqa: E4
 from assistant.api import clean_question  # noqa: E402
 from assistant.evaluation import squad2  # noqa: E402
 from assistant.evaluation.metrics import contains_gold, right_short_answer  # noqa: E402
+from assistant.evaluation.report import table  # noqa: E402
 from assistant.evaluation.pipeline import progress, read_jsonl, sync_with_progress  # noqa: E402
 
 BENCH = REPO.parent / "shared" / "bench" / "squad2"
@@ -49,7 +49,7 @@ L2 = 0.01
 # operating points in the report): a user asking about their documents meets the refusals of right answers far more
 # often than such traps. Issue 10's complaint is those refusals; this point trades the other way.
 MAX_REFUSED = 0.25
-FIRST = 400  # the first collection's size: larger ones extend it (calibration_sample)
+FIRST = 400  # the first collection's size: larger ones extend it (squad2.extended_sample)
 OPERATING_POINTS = (0.05, 0.15, 0.25, 0.35, 0.45)  # other caps, reported so the trade-off is visible
 
 
@@ -78,26 +78,11 @@ def labels(question: dict, answer_decision: dict) -> dict:
     }
 
 
-def calibration_sample(calibration: list[dict], n: int) -> list[dict]:
-    """The first ``n`` of one fixed order of the calibration half, so a larger ``--n`` adds questions to those
-    already asked: the first collection's FIRST, then the rest in shuffled pairs of one answerable and one
-    unanswerable question (every prefix stays half unanswerable)."""
-    first = squad2.sample_questions(calibration, FIRST, seed=SEED)
-    asked = {q["id"] for q in first}
-    rest = [q for q in calibration if q["id"] not in asked]
-    answerable = [q for q in rest if not q["is_impossible"]]
-    impossible = [q for q in rest if q["is_impossible"]]
-    rng = random.Random(SEED)
-    rng.shuffle(answerable)
-    rng.shuffle(impossible)
-    return (first + [q for pair in zip(answerable, impossible) for q in pair])[:n]
-
-
 def collect(args) -> None:
     settings = replace(load_settings(llm=args.llm), chroma_url="")
     settings = replace(settings, index_dir=settings.home / "bench-index" / "squad2")
     calibration, _ = squad2.split_articles(read_jsonl(BENCH / "questions.jsonl"))
-    sample = calibration_sample(calibration, args.n)
+    sample = squad2.extended_sample(calibration, args.n, FIRST, seed=SEED)
     out = cache_file(settings, args.llm)
     out.parent.mkdir(parents=True, exist_ok=True)
     done = {json.loads(line)["id"] for line in out.read_text().splitlines()} if out.is_file() else set()
@@ -109,9 +94,8 @@ def collect(args) -> None:
             signals = answer.decision.get("signals", {})
             if signals and "top_check" not in answer.decision.get("asked", []):
                 # decide asks it only on the way to the fallback; the fallback's model is fitted on every open question
-                checked = assistant.check(clean_question(q["question"], settings.max_question_chars),
-                                          answer.decision["top"], answer.decision["top"])
-                signals["top_check"] = answering.TOP_CHECK_PRIOR if checked is None else checked
+                signals["top_check"] = top_check(assistant, clean_question(q["question"], settings.max_question_chars),
+                                                 answer.decision["top"])
             row = {"id": q["id"], "answerable": not q["is_impossible"], "article": squad2.article(q),
                    "gated": answer.decision.get("reason", "") if not signals else "",
                    "signals": signals, "timings": answer.timings,
@@ -120,6 +104,12 @@ def collect(args) -> None:
                    **labels(q, answer.decision)}
             sink.write(json.dumps(row) + "\n")
             sink.flush()
+
+
+def top_check(assistant: Assistant, question: str, top: str) -> float:
+    """The model's check of the best evidence as the answer (its calibration mean when the model cannot say)."""
+    checked = assistant.check(question, top, top)
+    return answering.TOP_CHECK_PRIOR if checked is None else checked
 
 
 def recheck(args) -> None:
@@ -136,8 +126,7 @@ def recheck(args) -> None:
             checked = assistant.check(row["question"], row["draft"], " ".join(row["support"]))
             row["signals"]["check"] = answering.CHECK_PRIOR if checked is None else checked
         for row in progress([r for r in rows if r["signals"]], "recheck the best evidence"):
-            checked = assistant.check(row["question"], row["top"], row["top"])
-            row["signals"]["top_check"] = answering.TOP_CHECK_PRIOR if checked is None else checked
+            row["signals"]["top_check"] = top_check(assistant, row["question"], row["top"])
     path.write_text("".join(json.dumps({k: v for k, v in row.items() if k != "question"}) + "\n" for row in rows),
                     encoding="utf-8")
 
@@ -334,7 +323,6 @@ def _median(values: list[float]) -> float | None:
 
 
 def render(r: dict) -> str:
-    f = r["fitted"]
     lines = [
         "# Calibration of the answer decision",
         "",
@@ -362,13 +350,8 @@ def render(r: dict) -> str:
         "",
         "## Outcome on the calibration questions",
         "",
-        "| decision | accuracy | answerable right | answerable refused | unanswerable refused |",
-        "| --- | --- | --- | --- | --- |",
-        *[f"| {name} | {m['accuracy']:.3f} | {m['answerable_right']:.3f} | {m['answerable_refused']:.3f} | "
-          f"{m['unanswerable_refused']:.3f} |" for name, m in (("refit (model)", f), ("shipped in answering.py",
-                                                                                   r["shipped"]))],
-        f"| extractive (no model) | {r['extractive']['accuracy']:.3f} | {r['extractive']['answerable_right']:.3f} | "
-        f"{r['extractive']['answerable_refused']:.3f} | {r['extractive']['unanswerable_refused']:.3f} |",
+        _outcomes("decision", [("refit (model)", r["fitted"]), ("shipped in answering.py", r["shipped"]),
+                               ("extractive (no model)", r["extractive"])]),
         "",
         f"5-fold cross-validated accuracy (folds by article): {r['cross_validated_accuracy']:.3f}.",
         f"Gates (before any model): {r['gates']['answerable_gated']:.1%} of answerable and "
@@ -380,34 +363,31 @@ def render(r: dict) -> str:
         "",
         f"Chosen: at most {r['max_refused']:.0%} of answerable questions refused (eval/calibrate.py MAX_REFUSED).",
         "",
-        "| answerable refused at most | accuracy | answerable right | answerable refused | unanswerable refused |",
-        "| --- | --- | --- | --- | --- |",
-        *[f"| {float(cap):.0%} | {m['accuracy']:.3f} | {m['answerable_right']:.3f} | {m['answerable_refused']:.3f} | "
-          f"{m['unanswerable_refused']:.3f} |" for cap, m in r["operating_points"].items()],
+        _outcomes("answerable refused at most", [(f"{float(cap):.0%}", m) for cap, m in r["operating_points"].items()]),
         "",
         "## Mechanisms on and off (refitted without each)",
         "",
-        "| decision | accuracy | answerable right | answerable refused | unanswerable refused |",
-        "| --- | --- | --- | --- | --- |",
-        *[f"| {name} | {m['accuracy']:.3f} | {m['answerable_right']:.3f} | {m['answerable_refused']:.3f} | "
-          f"{m['unanswerable_refused']:.3f} |" for name, m in r["mechanisms"].items()],
+        _outcomes("decision", list(r["mechanisms"].items())),
         "",
         "## Each signal (KEEP): AUC alone on grounded drafts, and the model without it",
         "",
-        "| signal | AUC alone | cross-validated accuracy without it | fitted accuracy without it |",
-        "| --- | --- | --- | --- |",
+        table(["signal", "AUC alone", "cross-validated accuracy without it", "fitted accuracy without it"],
+              [[name, r["signal_auc"].get(name), ab["cross_validated_accuracy"], ab["accuracy"]]
+               for name, ab in r["ablation"].items()]),
     ]
-    for name, ab in r["ablation"].items():
-        a = r["signal_auc"].get(name)
-        lines.append(f"| {name} | {'—' if a is None else f'{a:.3f}'} | {ab['cross_validated_accuracy']:.3f} | "
-                     f"{ab['accuracy']:.3f} |")
     lines += ["", f"All signals: cross-validated accuracy {r['cross_validated_accuracy']:.3f}. The yes/no check costs "
               f"about {r['check_seconds_median'] or 0:.1f} s per grounded answer (median time after the draft's "
               "first token, which also includes the rest of the draft).",
               "", "## Each signal (FALLBACK): AUC alone against the best evidence holding the answer", "",
-              "| signal | AUC alone |", "| --- | --- |",
-              *[f"| {name} | {'—' if a is None else f'{a:.3f}'} |" for name, a in r["fallback_auc"].items()]]
+              table(["signal", "AUC alone"], [list(item) for item in r["fallback_auc"].items()])]
     return "\n".join(lines) + "\n"
+
+
+def _outcomes(label: str, rows: list[tuple[str, dict]]) -> str:
+    """A table of decisions' outcomes (``summary``), one row per (name, outcome)."""
+    return table([label, "accuracy", "answerable right", "answerable refused", "unanswerable refused"],
+                 [[name, m["accuracy"], m["answerable_right"], m["answerable_refused"], m["unanswerable_refused"]]
+                  for name, m in rows])
 
 
 def main() -> int:

@@ -30,8 +30,8 @@ def test_calibration_shows_no_evidence_decide_would_not():
 def test_a_larger_calibration_sample_extends_the_questions_already_asked():
     """collect --n 1000 after --n 400 asks 600 more, half unanswerable, all about calibration articles."""
     calibration, test = calibrate.squad2.split_articles(calibrate.read_jsonl(calibrate.BENCH / "questions.jsonl"))
-    small = calibrate.calibration_sample(calibration, 400)
-    large = calibrate.calibration_sample(calibration, 1000)
+    small = calibrate.squad2.extended_sample(calibration, 400, calibrate.FIRST, seed=calibrate.SEED)
+    large = calibrate.squad2.extended_sample(calibration, 1000, calibrate.FIRST, seed=calibrate.SEED)
     assert [q["id"] for q in large[:400]] == [q["id"] for q in small]
     assert len({q["id"] for q in large}) == 1000
     assert sum(q["is_impossible"] for q in large[400:]) == 300

@@ -57,6 +57,20 @@ def sample_questions(questions: list[dict], n: int, seed: int = SEED) -> list[di
     return chosen
 
 
+def extended_sample(questions: list[dict], n: int, first: int, seed: int = SEED) -> list[dict]:
+    """The first ``n`` of one fixed order of ``questions``, so a larger ``n`` adds to the questions a smaller one
+    took: ``sample_questions``' ``first``, then the rest in shuffled pairs of one answerable and one unanswerable
+    question (every prefix past ``first`` stays half unanswerable)."""
+    head = sample_questions(questions, first, seed=seed)
+    taken = {q["id"] for q in head}
+    answerable = [q for q in questions if q["id"] not in taken and not q["is_impossible"]]
+    impossible = [q for q in questions if q["id"] not in taken and q["is_impossible"]]
+    rng = random.Random(seed)
+    rng.shuffle(answerable)
+    rng.shuffle(impossible)
+    return (head + [q for pair in zip(answerable, impossible) for q in pair])[:n]
+
+
 def score(q: dict, row: dict, answer: Answer, k: int) -> dict:
     guess = prediction(answer)
     golds = [] if q["is_impossible"] else list(q["answers"])
