@@ -100,12 +100,19 @@ def page(browser, app):
 
 
 def ask(page, question: str, turn: int) -> None:
-    """Type a question and wait until answer ``turn`` (0-based) is final: its bubble links [1] to a source."""
+    """Type a question and wait until answer ``turn`` (0-based) is final: its bubble links [1] to a source, and the
+    sources panel shows the answer's sources, not the evidence shown while it was written (the two outputs update
+    apart)."""
+    from playwright.sync_api import expect
+
     box = page.get_by_placeholder("Ask a question about the documents")
     box.fill(question)
     box.press("Enter")
     page.locator(f'#chat a.cite[href="#cite-{turn}-1"]').first.wait_for()
     page.locator("#chat .cursor").wait_for(state="detached")
+    meta = page.locator(f"#turn-{turn} > summary .meta")
+    meta.wait_for()
+    expect(meta).not_to_have_text("evidence")
 
 
 def screenshot(page, name: str) -> None:
