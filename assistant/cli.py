@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 import time
 import warnings
@@ -155,6 +156,9 @@ def cmd_status(args) -> int:
 def cmd_ui(args) -> int:
     from .ui import launch
 
+    # `docker stop` and service managers stop the page with SIGTERM, which ends Python at once with no exit handlers
+    # (the download folder stays behind): close the server as Ctrl-C does instead
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     launch(host=args.host, port=args.port, **_settings(args))
     return 0
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
 from .conftest import REPO, SEED
 from .corpus import page_of, write_corpus
+from .servers import Server, free_port
 
 
 def cli(*args, tmp_path, check=True):
@@ -81,3 +83,19 @@ def test_ask_within_sources_with_pages_and_sections(tmp_path):
 
     missing = ask("How many nurses were in the sample?", "*.docx", check=False)
     assert missing.returncode == 2 and "no indexed document matches '*.docx'" in missing.stderr
+
+
+def test_the_page_runs_its_exit_handlers_on_sigterm(tmp_path):
+    # SIGTERM (docker stop, systemd) used to end the page at once, before any exit handler ran (the removal of its
+    # download folder among them). The child's sitecustomize registers one more handler, which leaves a mark.
+    (tmp_path / "sitecustomize.py").write_text(
+        "import atexit, pathlib\natexit.register(pathlib.Path(__file__).with_name('exited').touch)\n")
+    port = free_port()
+    env = {**os.environ, "ASSISTANT_HOME": str(tmp_path / "home"), "ASSISTANT_LLM": "extractive",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
+    page = Server([sys.executable, "-m", "assistant", "ui", "--port", str(port), "--index", str(tmp_path / "ix")],
+                  f"http://127.0.0.1:{port}/", tmp_path / "ui.log", timeout=300, env=env, cwd=REPO).start()
+    page.process.send_signal(signal.SIGTERM)
+    # 0 once the server closed, 130 (as for Ctrl-C) when the signal came while it was still starting
+    assert page.process.wait(timeout=60) in (0, 130), (tmp_path / "ui.log").read_text()[-3000:]
+    assert (tmp_path / "exited").exists()
