@@ -67,12 +67,14 @@ class Assistant:
         self._reader = None
         self._vectors: VectorCache | None = None
         self._lock = threading.Lock()  # one generation at a time: a local model is not re-entrant
+        self._parts = threading.RLock()  # the page's warm-up and its first request build the parts below together
 
     def close(self) -> None:
         """Release the store (a local Chroma folder stays shared with other clients in this process until then)."""
-        if self._index is not None:
-            self._index.close()
-            self._index = self._retriever = self._chain = self._checker = self._reader = None
+        with self._parts:
+            if self._index is not None:
+                self._index.close()
+                self._index = self._retriever = self._chain = self._checker = self._reader = None
 
     def __enter__(self) -> Assistant:
         return self
@@ -82,22 +84,25 @@ class Assistant:
 
     @property
     def index(self) -> Index:
-        if self._index is None:
-            self._index = Index(self.settings)
-        return self._index
+        with self._parts:
+            if self._index is None:
+                self._index = Index(self.settings)
+            return self._index
 
     @property
     def vectors(self) -> VectorCache:
         """Embeddings of recently seen evidence sentences (the same passages come back)."""
-        if self._vectors is None:
-            self._vectors = VectorCache(self.index.embeddings)
-        return self._vectors
+        with self._parts:
+            if self._vectors is None:
+                self._vectors = VectorCache(self.index.embeddings)
+            return self._vectors
 
     @property
     def retriever(self) -> Retriever:
-        if self._retriever is None:
-            self._retriever = Retriever(self.index)
-        return self._retriever
+        with self._parts:
+            if self._retriever is None:
+                self._retriever = Retriever(self.index)
+            return self._retriever
 
     def ingest(self, paths: list[Path] | None = None, progress: Progress | None = None, *,
                follow_symlinks: bool = False) -> SyncReport:

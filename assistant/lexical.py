@@ -40,6 +40,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterable
@@ -74,6 +75,7 @@ CREATE TABLE IF NOT EXISTS delta_posting (term TEXT NOT NULL, row INTEGER NOT NU
 CREATE INDEX IF NOT EXISTS delta_posting_row ON delta_posting (row);
 """
 TOKENIZE_BATCH = 20_000  # texts tokenised at a time when writing a segment (bounds the token lists in memory)
+CONNECT_TIMEOUT_S = 120  # how long a connection waits for another process's write to finish
 
 # A merge is due when the delta's chunks plus the segment's dead rows pass this many: a fraction of the segment,
 # at least MERGE_MIN (below that the delta alone is fast), at most MERGE_MAX (a delta posting costs a SQLite row
@@ -124,6 +126,20 @@ class State:
         return self.delta_docs + self.dead_rows > merge_threshold(self.segment.size if self.segment else 0)
 
 
+def _enter_wal(db: sqlite3.Connection) -> None:
+    """Switch to WAL, retrying while another connection holds the file: SQLite answers "locked" to this pragma at
+    once, without the busy wait other statements get, so two processes opening a new mirror together raced."""
+    deadline = time.monotonic() + CONNECT_TIMEOUT_S
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 class SegmentMissing(RuntimeError):
     pass
 
@@ -146,8 +162,8 @@ class LexicalIndex:
         db = getattr(self._local, "db", None)
         if db is None:
             # autocommit mode; transactions are explicit (BEGIN IMMEDIATE), so a catch-up is all or nothing
-            db = sqlite3.connect(self.path, timeout=120, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode = WAL")  # readers never wait for a catch-up in progress
+            db = sqlite3.connect(self.path, timeout=CONNECT_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+            _enter_wal(db)  # readers never wait for a catch-up in progress
             db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a power cut may lose the last catch-up, never corrupt
             self._local.db = db
         return db

@@ -147,3 +147,45 @@ def test_a_segment_folder_deleted_by_hand_is_rebuilt(tmp_path, documents, monkey
     reopened = Assistant(settings)
     assert reopened.retrieve("Senkaku Islands")[0].source.endswith(".txt")
     assert_same_ranking(reopened.index)
+
+
+def test_connections_opening_a_new_mirror_together_all_open_it(tmp_path):
+    """SQLite answers "locked" at once, without waiting, to a WAL switch while another connection writes: two
+    processes (or threads) opening a new mirror together made one fail (CI: a page starting on an empty home)."""
+    failures: list[Exception] = []
+
+    def open_mirror(path):
+        try:
+            lexical.LexicalIndex(path).close()
+        except sqlite3.OperationalError as error:
+            failures.append(error)
+
+    for i in range(60):
+        threads = [threading.Thread(target=open_mirror, args=(tmp_path / f"m{i}" / "lexical.sqlite3",))
+                   for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert not failures
+
+
+def test_threads_asking_for_the_index_together_share_one(tmp_path):
+    """The page's warm-up thread and the building of its first panel both ask for the index at start-up."""
+    assistant = Assistant(make_settings(tmp_path))
+    start = threading.Barrier(3)
+    got: list[Index] = []
+
+    def ask():
+        start.wait()
+        got.append(assistant.index)
+
+    threads = [threading.Thread(target=ask) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert len(got) == 3 and all(index is got[0] for index in got)
+    finally:
+        assistant.close()
