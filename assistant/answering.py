@@ -10,10 +10,12 @@ One question goes through these steps (``Assistant.stream`` runs them; the chain
 3. The model replies ``short answer [n]`` (or NONE); ``parse_draft`` reads that, and its first-token probability
    of declining when the backend reports it.
 4. ``decide``: keep the short answer when it is of the kind asked where that can be told (who -> a person, what
-   year -> a year…), what it adds is in the sentence it cites (``grounding``), and the evidence answers *this*
-   question: a calibrated logistic model over the question's focus coverage, the rarest question word the quote
-   lacks, whether the question's word pairs stand together in it, the embedding score, the model's own probability
-   of declining, how sure it was of the answer's words, and its yes/no check of (question, answer, quote).
+   year -> a year…), what it adds is in the sentence it cites (``grounding``), that sentence does not say the
+   opposite of the question ("not" where it denies nothing, "smallest" where it asks "largest"), and the evidence
+   answers *this* question: a calibrated logistic model over the question's focus coverage, the rarest question
+   word the quote lacks, whether the question's word pairs stand together in it, the embedding score, the model's
+   own probability of declining, how sure it was of the answer's words, and its yes/no check of (question, answer,
+   quote).
    Otherwise the answer is the best evidence when that is strong enough (its focus coverage and embedding score,
    and the model's yes/no check of it as the answer), led by the model's short answer from that evidence alone
    (``reread``), or a refusal. Each check is asked only where its reply can change the decision.
@@ -337,35 +339,40 @@ def decide(question: str, passages: list[Passage], evidence: list[Scored], draft
     # an answer plainly not of the kind asked ("19 APR" to "in what year") is no answer to it, however grounded
     mistyped = said and not questions.of_kind(question, draft.short)
     chosen = support(draft, question, evidence) if said and not mistyped else []
+    quote = " ".join(evidence[i].sentence.text for i in chosen)
+    # a quote that says the opposite of the question ("not", "smallest" for "largest") answers it with nothing
+    turned = questions.opposed(question, quote) if chosen else ""
     top = [evidence[i] for i in best(evidence)]  # the evidence to answer with if the draft is not kept
     shown = [e.sentence for e in top]
     decision = Decision(draft=draft.short if said else "", support=[evidence[i].sentence.text for i in chosen],
                         top=" ".join(s.text for s in shown), evidence=[e.sentence.text for e in evidence],
                         signals=measure(question, draft, chosen, evidence, passages))
     signals = decision.signals
-    if chosen and check is not None and USE_CHECK:
-        quote = " ".join(evidence[i].sentence.text for i in chosen)
+    if chosen and not turned and check is not None and USE_CHECK:
         _ask_where_open(decision, "check", CHECK_PRIOR, KEEP, KEEP_THRESHOLD,
                         lambda: check(question, draft.short, quote))
-    if chosen:
+    if chosen and not turned:
         decision.p_keep = probability(KEEP, signals)
         if decision.p_keep >= KEEP_THRESHOLD:
             decision.kept, decision.reason = "answer", "the evidence states this answer"
             return _answer(draft.short, [evidence[i].sentence for i in chosen], passages, backend, decision)
     model, threshold = (FALLBACK, FALLBACK_THRESHOLD) if draft is not None else (EXTRACTIVE, EXTRACTIVE_THRESHOLD)
     untyped = not questions.of_kind(question, decision.top)
+    top_turned = questions.opposed(question, decision.top)
+    unfit = untyped or bool(top_turned)
     if "top_check" in model:
         # the model's check of the best evidence itself, as the answer
-        wanted = check is not None and USE_CHECK and not untyped
+        wanted = check is not None and USE_CHECK and not unfit
         _ask_where_open(decision, "top_check", TOP_CHECK_PRIOR, model, threshold,
                         lambda: check(question, decision.top, decision.top) if wanted else None)
     decision.p_evidence = probability(model, signals)
     convincing = decision.p_evidence >= threshold
-    if convincing and not untyped:
+    if convincing and not unfit:
         decision.kept, decision.reason = "evidence", "the best evidence sentence answers it"
         short = reread(question, top, read)
         return _answer(short, shown, passages, backend + ("+evidence" if draft else ""), decision)
-    decision.reason = (f"the evidence holds no {kind}, as asked" if convincing
+    decision.reason = (f"the evidence holds no {kind}, as asked" if convincing and untyped
+                       else f"the evidence says otherwise: {turned or top_turned}" if turned or top_turned
                        else "the model found no answer" if draft is not None and draft.declined
                        else f"the answer is not a {kind}, as asked" if mistyped
                        else "the answer is not in its quote" if said and not chosen

@@ -8,6 +8,8 @@
   from ("describes"): typed questions have typos, and a typo must not read as a rare name the text lacks.
 - ``answer_type``: who -> a person, when -> a date, what year -> a year, how many -> a number, where that can be
   told.
+- ``opposed``: whether a text says the opposite of the question: it asks what did "not" happen and the text denies
+  nothing, or it asks for the "largest" and the text says only "smallest".
 """
 
 from __future__ import annotations
@@ -247,3 +249,70 @@ def of_kind(question: str, text: str) -> bool:
     """Whether ``text`` (an answer or a quote) can be of the kind asked, where that can be told: one with no number in
     it answers no "how much", however close it is."""
     return fits(answer_type(question), text) >= 0
+
+
+# A question can be the text's statement turned around: asked what did *not* happen, or for the "largest" where the
+# text says "smallest". SQuAD 2.0's unanswerable questions are mostly written so (Rajpurkar et al. 2018: antonym
+# 20 %, negation 9 %), the text matches them word for word but one, and the model answers them all the same.
+_DENIAL = re.compile(r"\b(?:not|never|no|none|nor|neither|nobody|nothing|nowhere|cannot|without)\b|n['’]t\b",
+                     re.IGNORECASE)
+# Read generously in the text (a denial it words otherwise, "rather than", "unaffected", "pistonless", answers it):
+# a question turned around is refused only when nothing in the text denies anything.
+_DENYING = re.compile(_DENIAL.pattern + r"|\b(?:lack\w*|fail\w*|absen\w*|refus\w*|unable|instead|rather|despite|"
+                      r"except\w*|prevent\w*|den(?:y|ied|ies)|reject\w*)\b", re.IGNORECASE)
+_AFFIXED = re.compile(r"\b(?:un|non-?|dis)([a-z]{4,})\b|\b([a-z]{4,})less\b", re.IGNORECASE)
+
+
+def _denies(text: str) -> bool:
+    """Whether the text denies anything: a word of denial, or a word that is a known one negated ("unaffected",
+    "pistonless"; not "United" or "district")."""
+    return _DENYING.search(text) is not None or any(
+        zipf_frequency((m.group(1) or m.group(2)).lower(), "en") >= 3.0 for m in _AFFIXED.finditer(text))
+
+
+_OPPOSITES = (
+    "first last|earliest latest|early late|earlier later|before after|largest smallest|biggest smallest|"
+    "large small|larger smaller|big small|most least|more less|more fewer|highest lowest|higher lower|high low|"
+    "maximum minimum|longest shortest|long short|increase decrease|increase reduce|rise fall|rose fell|gain lose|"
+    "win lose|won lost|success failure|succeed fail|successful unsuccessful|major minor|majority minority|"
+    "north south|east west|northern southern|eastern western|upper lower|inner outer|inside outside|"
+    "internal external|import export|buy sell|start end|begin end|began end|begun end|open close|old new|"
+    "oldest newest|young old|youngest oldest|strong weak|positive negative|accept reject|allow prohibit|"
+    "legal illegal|possible impossible|likely unlikely|able unable|agree disagree|public private|rich poor|"
+    "wealthy poor|heavy light|hot cold|warm cold|wet dry|same different|male female|men women|top bottom|"
+    "above below|best worst|better worse|good bad|true false|ancient modern|domestic foreign|birth death|born died|"
+    "deep shallow|fast slow|cheap expensive|common rare|include exclude|primary secondary|urban rural|wide narrow|"
+    "thick thin|attack defend|offensive defensive|support oppose|friend enemy|ally enemy|victory defeat"
+)
+_QUESTION_FORM = re.compile(r"\bhow (?:long|high|large|big|old|far|deep|wide|tall|early|late|strong)\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def _opposites() -> dict[str, frozenset[str]]:
+    pairs: dict[str, set[str]] = {}
+    for pair in _OPPOSITES.split("|"):
+        a, b = (_norm(w) for w in pair.split())
+        pairs.setdefault(a, set()).add(b)
+        pairs.setdefault(b, set()).add(a)
+    return {w: frozenset(o) for w, o in pairs.items()}
+
+
+def opposed(question: str, text: str) -> str:
+    """How ``text`` says the opposite of what the question asks, or "": the question denies and the text denies
+    nothing, or the question has a word the text lacks and the text has its opposite instead. A name ("East
+    Timor") or a question's form ("how long") is not read as such a word."""
+    asked = _QUESTION_FORM.sub(" ", question)
+    denial = _DENIAL.search(asked)
+    if denial and not _denies(text):
+        return f'it asks "{denial.group().lower()}" and the evidence denies nothing'
+    plain = " ".join(w for i, w in enumerate(asked.split()) if i == 0 or not w[:1].isupper())
+    said = {stem: text[start:end] for start, end, stem in reversed(word_spans(text))}  # stem -> its first word
+    question_stems = stems(asked)
+    for word in words(plain):
+        stem = _norm(word)
+        if stem in said:
+            continue
+        instead = [said[o] for o in sorted(_opposites().get(stem, ())) if o in said and o not in question_stems]
+        if instead:
+            return f'it asks "{word}" and the evidence says "{instead[0]}"'
+    return ""

@@ -182,10 +182,12 @@ def outcome(row: dict, keep: dict, t_keep: float, fallback: dict, t_fallback: fl
     answering.decide applies in the same order."""
     if row["gated"]:
         return "refused", not row["answerable"]
-    s = row["signals"]
-    if s["grounded"] and answering.probability(keep, s) >= t_keep:
+    s, question = row["signals"], row["question"]
+    turned = questions.opposed(question, " ".join(row["support"]))
+    if s["grounded"] and not turned and answering.probability(keep, s) >= t_keep:
         return "answer", answer_right(row)
-    if questions.of_kind(row["question"], row["top"]) and answering.probability(fallback, s) >= t_fallback:
+    fit = questions.of_kind(question, row["top"]) and not questions.opposed(question, row["top"])
+    if fit and answering.probability(fallback, s) >= t_fallback:
         return "evidence", row["top_right"]
     return "refused", not row["answerable"]
 

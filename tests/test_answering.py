@@ -138,6 +138,28 @@ def test_an_answer_not_of_the_kind_asked_is_not_kept(seed_assistant):
     assert result.decision["support"] == [], result.decision
 
 
+
+# SQuAD 2.0's unanswerable questions are mostly answerable ones turned around: a "not" put in, a word swapped for its
+# opposite. The rest of the sentence still matches, the model answers, and its check says yes.
+@pytest.mark.parametrize("question, turned, reply", [
+    ("Who is Japan's foreign minister?", "Who is not Japan's foreign minister?", "Taro Kono"),
+    ("In which new domains are countries pursuing superiority?",
+     "In which old domains are countries pursuing superiority?", "space and cyber and electromagnetic spectrum"),
+])
+def test_an_answer_whose_quote_says_the_opposite_of_the_question_is_refused(seed_assistant, question, turned, reply):
+    for asked in (question, turned):
+        passages = seed_assistant.retrieve(asked)
+        evidence = answering.select_evidence(asked, passages, seed_assistant.vectors)
+        calls = []
+        result = answering.decide(asked, passages, evidence, Draft(reply, [], False, p_decline=0.1), "scripted",
+                                  lambda *args: calls.append(args) or 1.0)
+        assert result.decision["support"], result.decision  # grounded either way
+        if asked == question:
+            assert not result.refused and result.short_answer == reply, result.decision
+        else:
+            assert result.refused and result.decision["reason"].startswith("the evidence says otherwise: it asks")
+            assert calls == [], "no check asked: its yes cannot make the quote say the opposite"
+
 # 3. A subject the documents never mention: refused before any model is asked.
 @pytest.mark.parametrize("question, missing", [
     ("What did Shinzo Abe say about Article 5?", "Shinzo, Abe"),

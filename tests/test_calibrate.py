@@ -15,8 +15,9 @@ SURE = {"grounded": 0.0, "top_coverage": 1.0, "top_cosine": 1.0, "p_decline": 0.
 
 
 def _row(top: str) -> dict:
-    return {"question": "How many beds does the hospital have?", "top": top, "gated": "", "answerable": True,
-            "signals": SURE, "draft_right": False, "support_right": False, "top_right": "300" in top}
+    return {"question": "How many beds does the hospital have?", "top": top, "support": [], "gated": "",
+            "answerable": True, "signals": SURE, "draft_right": False, "support_right": False,
+            "top_right": "300" in top}
 
 
 def test_calibration_shows_no_evidence_decide_would_not():
@@ -25,6 +26,9 @@ def test_calibration_shows_no_evidence_decide_would_not():
     assert answering.probability(answering.FALLBACK, SURE) >= answering.FALLBACK_THRESHOLD
     assert calibrate.outcome(_row("The hospital has 300 beds."), *models) == ("evidence", True)
     assert calibrate.outcome(_row("The hospital is the largest in the city."), *models) == ("refused", False)
+    # nor evidence that says the opposite of the question (questions.opposed)
+    turned = {**_row("The hospital has 300 beds."), "question": "How many beds does the hospital not have?"}
+    assert calibrate.outcome(turned, *models) == ("refused", False)
 
 
 def test_a_larger_calibration_sample_extends_the_questions_already_asked():

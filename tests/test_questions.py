@@ -107,3 +107,20 @@ def test_a_typo_in_the_question_reads_as_the_texts_word():
                                           ("cat", "elephant", 3)])
 def test_slips_counts_edits_and_swaps(a, b, slips):
     assert questions._slips(a, b) == slips
+
+
+@pytest.mark.parametrize("question, text, said", [
+    ("Which country was not hit by the embargo?", "The embargo hit the Netherlands.", '"not"'),
+    ("Which country wasn't hit by the embargo?", "The embargo hit the Netherlands.", '"n\'t"'),
+    ("What is the largest city?", "Lyon is the smallest city.", '"largest" and the evidence says "smallest"'),
+    ("When did the war end?", "The war began in 1939.", '"end" and the evidence says "began"'),
+    # a denial worded otherwise answers a question with "not"
+    ("Which country was not badly hit by the embargo?", "The UK was relatively unaffected by it.", ""),
+    ("Which engines have no pistons?", "The Wankel engine is a pistonless rotary engine.", ""),
+    ("What is the largest city?", "Paris is the largest city, Lyon the smallest.", ""),  # the word itself is there
+    ("How long is the river?", "The river is short.", ""),  # "how long" asks a length, not "long"
+    ("Where does the East India Company trade?", "It trades in West Africa.", ""),  # a name, not a direction
+])
+def test_a_question_turned_around_from_its_text_is_told(question, text, said):
+    opposed = questions.opposed(question, text)
+    assert (said in opposed and opposed.startswith("it asks ")) if said else opposed == ""
