@@ -138,7 +138,6 @@ def test_an_answer_not_of_the_kind_asked_is_not_kept(seed_assistant):
     assert result.decision["support"] == [], result.decision
 
 
-
 # SQuAD 2.0's unanswerable questions are mostly answerable ones turned around: a "not" put in, a word swapped for its
 # opposite. The rest of the sentence still matches, the model answers, and its check says yes.
 @pytest.mark.parametrize("question, turned, reply", [
@@ -159,6 +158,7 @@ def test_an_answer_whose_quote_says_the_opposite_of_the_question_is_refused(seed
         else:
             assert result.refused and result.decision["reason"].startswith("the evidence says otherwise: it asks")
             assert calls == [], "no check asked: its yes cannot make the quote say the opposite"
+
 
 # 3. A subject the documents never mention: refused before any model is asked.
 @pytest.mark.parametrize("question, missing", [
