@@ -297,6 +297,7 @@ def _opposites() -> dict[str, frozenset[str]]:
     return {w: frozenset(o) for w, o in pairs.items()}
 
 
+@lru_cache(maxsize=65536)  # eval/calibrate.py replays the decision for every threshold pair of its grid search
 def opposed(question: str, text: str) -> str:
     """How ``text`` says the opposite of what the question asks, or "": the question denies and the text denies
     nothing, or the question has a word the text lacks and the text has its opposite instead. A name ("East
@@ -305,12 +306,12 @@ def opposed(question: str, text: str) -> str:
     denial = _DENIAL.search(asked)
     if denial and not _denies(text):
         return f'it asks "{denial.group().lower()}" and the evidence denies nothing'
-    plain = " ".join(w for i, w in enumerate(asked.split()) if i == 0 or not w[:1].isupper())
+    named = {w for name in names(asked) for w in words(name)}
     said = {stem: text[start:end] for start, end, stem in reversed(word_spans(text))}  # stem -> its first word
     question_stems = stems(asked)
-    for word in words(plain):
+    for word in words(asked):
         stem = _norm(word)
-        if stem in said:
+        if word in named or stem in said:
             continue
         instead = [said[o] for o in sorted(_opposites().get(stem, ())) if o in said and o not in question_stems]
         if instead:
