@@ -18,6 +18,7 @@ from starlette.middleware import Middleware
 
 from ..api import Assistant, QuestionError
 from ..config import Settings, load_settings
+from ..model_files import LLMError
 from .auth import MAX_FAILURES, WINDOW, Accounts, LoginThrottle, load_accounts
 from .chat import USER_ERRORS, ChatPanel
 from .conversations import ConversationsPanel
@@ -131,6 +132,15 @@ def serve(demo: gr.Blocks, settings: Settings, accounts: Accounts | None, host: 
     return demo
 
 
+def _warm_up(assistant: Assistant) -> None:
+    """A model that cannot be reached now is said so here and, with the same words, to the first question that
+    needs it: the page serves meanwhile (the documents, the extractive evidence), and the model may come up later."""
+    try:
+        assistant.warm_up()
+    except LLMError as error:
+        print(f"The model is not ready: {error}", flush=True)
+
+
 def launch(
     host: str = "127.0.0.1",
     port: int = 7860,
@@ -151,7 +161,7 @@ def launch(
     if report is not None:
         print(f"Indexed {settings.seeds_dir}: {report.summary()}", flush=True)
     # the model loads and reads its fixed instructions while the page starts, not on the first question
-    threading.Thread(target=assistant.warm_up, name="warm-up", daemon=True).start()
+    threading.Thread(target=_warm_up, args=(assistant,), name="warm-up", daemon=True).start()
     if accounts and not accounts.editors and len(accounts.users) > 1:
         print("Every user may add and remove documents: set ASSISTANT_EDITORS to name those who may.", flush=True)
     return serve(build_ui(assistant, accounts), settings, accounts, host, port, prevent_thread_lock)
