@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import questions
-from .citations import answer_text, cite, verbatim
+from .citations import answer_text, cite, concise, verbatim
 from .evidence import Sentence, VectorCache, passage_sentences, split_sentences
 from .types import Answer, Evidence, Passage
 
@@ -355,7 +355,7 @@ def decide(question: str, passages: list[Passage], evidence: list[Scored], draft
         decision.p_keep = probability(KEEP, signals)
         if decision.p_keep >= KEEP_THRESHOLD:
             decision.kept, decision.reason = "answer", "the evidence states this answer"
-            return _answer(draft.short, [evidence[i].sentence for i in chosen], passages, backend, decision)
+            return _answer(question, draft.short, [evidence[i].sentence for i in chosen], passages, backend, decision)
     model, threshold = (FALLBACK, FALLBACK_THRESHOLD) if draft is not None else (EXTRACTIVE, EXTRACTIVE_THRESHOLD)
     untyped = not questions.of_kind(question, decision.top)
     top_turned = questions.opposed(question, decision.top)
@@ -370,7 +370,7 @@ def decide(question: str, passages: list[Passage], evidence: list[Scored], draft
     if convincing and not unfit:
         decision.kept, decision.reason = "evidence", "the best evidence sentence answers it"
         short = reread(question, top, read)
-        return _answer(short, shown, passages, backend + ("+evidence" if draft else ""), decision)
+        return _answer(question, short, shown, passages, backend + ("+evidence" if draft else ""), decision)
     decision.reason = (f"the evidence holds no {kind}, as asked" if convincing and untyped
                        else f"the evidence says otherwise: {turned or top_turned}" if turned or top_turned
                        else "the model found no answer" if draft is not None and draft.declined
@@ -396,9 +396,9 @@ def reread(question: str, top: list[Scored], read: Read | None) -> str:
     return draft.short if grounding(draft.short, question, quote) >= NOVEL_COVERAGE else ""
 
 
-def _answer(short: str, sentences: list[Sentence], passages: list[Passage], backend: str,
+def _answer(question: str, short: str, sentences: list[Sentence], passages: list[Passage], backend: str,
             decision: Decision) -> Answer:
-    short = verbatim(short, [s.text for s in sentences])
+    short = concise(verbatim(short, [s.text for s in sentences]), question)
     citations = cite(sentences, passages)
     return Answer(text=answer_text(short, citations), citations=citations, passages=passages, backend=backend,
                   short_answer=short, decision=vars(decision))

@@ -1,11 +1,16 @@
 """Citations: an evidence sentence, numbered, resolved to its exact span of a source (and its page and section), and
-the answer's text built from them: the short answer in its quotes' words, its markers, then the quotes.
+the answer's text built from them: the short answer in its quotes' words (less the question's own words at its
+edges), its markers, then the quotes.
 
 Every quote is the sentence as it stands in the source, so ``quote == source_text[start:end]`` always holds; what
 is cited, and whether anything is, is decided in assistant.answering.
 """
 
 from __future__ import annotations
+
+import re
+
+from bm25s.stopwords import STOPWORDS_EN
 
 from . import questions
 from .evidence import Sentence
@@ -38,6 +43,48 @@ def answer_text(short: str, citations: list[Citation]) -> str:
     if not short:
         return quotes
     return f"{short.rstrip('.')} {''.join(f'[{c.n}]' for c in citations)}.\n\n{quotes}"
+
+
+_PLAIN_WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*[,;:]?")  # a word, no bracket or quote mark to keep whole
+# A phrase of the question's words is cut only where it joins the answer by one of these: "perpendicular | to the
+# velocity vector", "mass and force are | fixed"; never "applied | force" or "hospitals and | clinics".
+_PREPOSITIONS = frozenset(
+    "about above across after against along among around as at before behind below beneath beside between beyond by "
+    "during for from in inside into near of off on onto over per since through throughout to toward towards under "
+    "until upon via with within without".split())
+_LEFT_JOINS = _PREPOSITIONS | {"a", "an", "the", "is", "are", "was", "were", "be", "been"}
+
+
+def concise(short: str, question: str) -> str:
+    """The short answer without a phrase of the question's own words at its edges: "violence against the
+    government" to "…directed what action against the government?" is "violence". What a reader wants first is
+    what the question did not already say; the words cut are still in the quotes. Never cut: a capitalised word
+    (part of a name: "Institute of Oncology"), a word with a bracket or quote mark, an answer that adds nothing
+    new."""
+    asked = questions.stems(question)
+    found = list(re.finditer(r"\S+", short))
+    chunks = [c.group().rstrip(",;:") for c in found]
+
+    def said(i: int) -> bool:
+        return chunks[i].lower() in STOPWORDS_EN or questions.stems(chunks[i]) <= asked
+
+    def cuttable(i: int) -> bool:
+        named = chunks[i][0].isupper() and chunks[i].lower() not in _PREPOSITIONS  # "By connecting…" is no name
+        return bool(_PLAIN_WORD.fullmatch(found[i].group())) and not named and said(i)
+
+    first = 0
+    while first < len(chunks) and cuttable(first):
+        first += 1
+    while first and chunks[first - 1].lower() not in _LEFT_JOINS:
+        first -= 1
+    last = len(chunks)
+    while last > first and cuttable(last - 1):
+        last -= 1
+    while last < len(chunks) and chunks[last].lower() not in _PREPOSITIONS:
+        last += 1
+    if (first, last) == (0, len(chunks)) or all(said(i) for i in range(first, last)):
+        return short
+    return short[found[first].start():found[last - 1].end()].rstrip(",;:")
 
 
 def verbatim(short: str, quotes: list[str]) -> str:

@@ -10,7 +10,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from assistant import Answer, Assistant, Evidence, answering, questions
 from assistant.answering import Draft, parse_draft
-from assistant.citations import verbatim
+from assistant.citations import concise, verbatim
 from assistant.documents import load_file
 from assistant.evidence import Sentence, split_sentences
 from assistant.types import Passage
@@ -80,6 +80,32 @@ def test_a_short_right_answer_is_kept_with_the_sentence_it_comes_from(seed_assis
 ])
 def test_a_short_answer_is_shown_in_its_quotes_words(short, quote, shown):
     assert verbatim(short, [quote]) == shown
+
+
+# The short answer leads with what the question did not already say; its quotes still hold every word.
+@pytest.mark.parametrize("short, question, shown", [
+    ("violence against the government", "What action was directed against the government?", "violence"),
+    ("perpendicular to the velocity vector", "How do the forces act in relation to vectors of velocity?",
+     "perpendicular"),
+    ("mass and force are fixed", "What are the units of mass and force?", "fixed"),
+    ("By adding pulleys", "What can increase the tension?", "adding pulleys"),
+    ("hospitals and clinics", "Where did clinics begin?", "hospitals and clinics"),  # cut only at a preposition
+    ("the applied force", "What is the force called?", "applied force"),  # never "applied"
+    ("in the cyber domain, space and the land", "In which domains?", "cyber domain, space and the land"),
+    ("Harvard Library System", "What is the largest library system?", "Harvard Library System"),  # a name, whole
+    ("The Institute of Oncology", "Which institution is an oncology institute?", "The Institute of Oncology"),
+    ("1,435 mm (4 ft 8 1⁄2 in) of gauge", "To what gauge were lines changed?", "1,435 mm (4 ft 8 1⁄2 in)"),
+    ("Article 5", "What does Article 5 cover?", "Article 5"),  # nothing new: as written, not cut to nothing
+])
+def test_a_short_answer_leads_with_what_the_question_did_not_say(short, question, shown):
+    assert concise(short, question) == shown
+
+
+def test_a_kept_answer_leads_with_what_the_question_did_not_say(seed_assistant):
+    question = "What did the officials say a cyberattack could be regarded as under the security treaty?"
+    result = scripted(seed_assistant, "[1] an armed attack under the security treaty").answer(question)
+    assert not result.refused and result.short_answer == "armed attack", result.decision
+    assert result.text.startswith("armed attack [1].") and exact(result)
 
 
 def test_a_kept_answer_reads_as_its_quote_does(seed_assistant):
