@@ -133,8 +133,8 @@ def serve(demo: gr.Blocks, settings: Settings, accounts: Accounts | None, host: 
 
 
 def _warm_up(assistant: Assistant) -> None:
-    """A model that cannot be reached now is said so here and, with the same words, to the first question that
-    needs it: the page serves meanwhile (the documents, the extractive evidence), and the model may come up later."""
+    """A model that cannot be reached now is said so here and, in the same words, to each question that needs it
+    while it stays down: the page serves meanwhile, and the model may come up later."""
     try:
         assistant.warm_up()
     except LLMError as error:
