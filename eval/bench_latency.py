@@ -38,6 +38,8 @@ import re
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -344,27 +346,44 @@ def tokens_in(llama) -> list[int]:
     return [int(t) for t in llama.input_ids[: llama.n_tokens]]
 
 
+@contextmanager
+def evaluated_tokens() -> Iterator[list[int]]:
+    """Count the tokens llama.cpp evaluates (prompt tokens processed and tokens generated) over every call: a
+    second prompt in one context, such as the model's reread of a sentence, leaves only its own in n_tokens."""
+    from llama_cpp import Llama
+
+    counted, original = [0], Llama.eval
+
+    def counting(self, tokens):
+        counted[0] += len(tokens)
+        return original(self, tokens)
+
+    Llama.eval = counting
+    try:
+        yield counted
+    finally:
+        Llama.eval = original
+
+
 def ask(assistant: Assistant, question: str, fixed: dict[int, int]) -> dict:
     keep_only_fixed_prefix(fixed)
-    before = {id(c): c.n_tokens for c in contexts()}
     load = load_average()
     started = time.perf_counter()
     pieces, first_evidence = 0, None
-    for item in assistant.stream(question):
-        if isinstance(item, Answer):
-            answer = item
-        elif isinstance(item, str):
-            pieces += 1
-        elif first_evidence is None:  # assistant.Evidence (the new answer path yields it before the draft)
-            first_evidence = time.perf_counter() - started
+    with evaluated_tokens() as new_tokens:
+        for item in assistant.stream(question):
+            if isinstance(item, Answer):
+                answer = item
+            elif isinstance(item, str):
+                pieces += 1
+            elif first_evidence is None:  # assistant.Evidence (the new answer path yields it before the draft)
+                first_evidence = time.perf_counter() - started
     t = answer.timings
     processed = {id(c): c.n_tokens for c in contexts()}
-    # tokens in each context after the answer minus what was kept: prompt tokens processed + tokens generated
-    new_tokens = sum(max(0, processed[k] - before.get(k, 0)) for k in processed)
     return {
         "question": question, "load": load, "evidence_s": first_evidence, "first_token_s": t.get("first_token"),
         "total_s": t["total"], "retrieve_s": t.get("retrieve"), "pieces": pieces,
-        "context_tokens": {str(k): v for k, v in processed.items()}, "tokens_processed": new_tokens,
+        "context_tokens": {str(k): v for k, v in processed.items()}, "tokens_processed": new_tokens[0],
         "refused": answer.refused, "backend": answer.backend, "answer": answer.text[:200],
     }
 

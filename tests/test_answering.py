@@ -114,6 +114,34 @@ def test_a_kept_answer_reads_as_its_quote_does(seed_assistant):
     assert result.decision["draft"] == "taro kono"  # the model's own words stay on record
 
 
+AFFIRMED = ("international law applies in cyberspace and that a cyberattack could, in certain circumstances, "
+            "constitute an armed attack under Article 5 of the U.S.-Japan Security Treaty")
+
+
+# A kept draft that copies most of its sentence is no short answer: the model reads one from that sentence alone.
+@pytest.mark.parametrize("draft, reply, short", [
+    (AFFIRMED, "[1] international law applies in cyberspace", "international law applies in cyberspace"),
+    (AFFIRMED, "NONE", AFFIRMED),  # nothing read from the sentence: the draft stands
+    ("international law applies in cyberspace", "[1] cyberspace", "international law applies in cyberspace"),
+])
+def test_a_kept_answer_that_copies_its_sentence_is_read_again_from_it(seed_assistant, draft, reply, short):
+    question = "What did the two countries affirm about international law?"
+    passages = seed_assistant.retrieve(question)
+    evidence = answering.select_evidence(question, passages, seed_assistant.vectors)
+    read_from = []
+
+    def read(top):  # the model's reply, scripted, to the answer prompt given only the sentences the draft rests on
+        read_from.append([e.sentence.text for e in top])
+        return parse_draft(reply, len(top))
+
+    result = answering.decide(question, passages, evidence, Draft(draft, [], False, p_decline=0.1), "scripted",
+                              lambda *_: 1.0, read)
+    assert result.decision["kept"] == "answer" and result.short_answer == short and exact(result)
+    assert result.text.startswith(f"{short} [1].") and result.decision["draft"] == draft
+    long = len(draft.split()) >= answering.LONG_ANSWER_WORDS  # a short draft is not asked again
+    assert read_from == ([result.decision["support"]] if long else [])
+
+
 def test_an_answer_citing_the_wrong_sentence_is_attributed_to_the_one_that_grounds_it(seed_assistant):
     result = scripted(seed_assistant, "[3] Taro Kono").answer("Who is Japan's foreign minister?")
     assert not result.refused and all("Taro Kono" in c.quote for c in result.citations) and exact(result)
