@@ -7,8 +7,8 @@ One question goes through these steps (``Assistant.stream`` runs them; the chain
 2. ``select_evidence``: the few sentences of the retrieved passages most likely to hold the answer (meaning +
    rarity-weighted word overlap), with the sentence before one that starts with "He", "It", "This"…; shown to the
    user at once and given to the model instead of whole passages, so its prompt stays small.
-3. The model replies ``short answer [n]`` (or NONE); ``parse_draft`` reads that, and its first-token probability
-   of declining when the backend reports it.
+3. The model replies ``short answer [n]`` (or NONE); ``drafts.parse_draft`` reads that, and its first-token
+   probability of declining when the backend reports it.
 4. ``decide``: keep the short answer when it is of the kind asked where that can be told (who -> a person, what
    year -> a year…), what it adds is in the sentence it cites (``grounding``), that sentence does not say the
    opposite of the question ("not" where it denies nothing, "smallest" where it asks "largest"), and the evidence
@@ -36,11 +36,11 @@ import numpy as np
 
 from . import questions
 from .citations import answer_text, cite, concise, verbatim
+from .drafts import Draft
 from .evidence import Sentence, VectorCache, passage_sentences, split_sentences
 from .types import Answer, Evidence, Passage
 
 REFUSAL = "The documents don't say. None of the indexed passages answers this question."
-DECLINE_WORD = "NONE"  # what the answer prompt tells the model to reply when the evidence does not answer
 
 # Below this cosine between the question and its best passage nothing retrieved is on topic (calibrated).
 RELEVANCE_GATE = 0.15
@@ -83,17 +83,6 @@ class Scored:
     coverage: float
 
 
-@dataclass(frozen=True)
-class Draft:
-    """What the model replied, read: the short answer, the evidence it cites (0-based), and how sure it was."""
-
-    short: str
-    cited: list[int]
-    declined: bool
-    p_decline: float | None = None  # probability of the decline word as its first token, when reported
-    confidence: float | None = None  # geometric-mean probability of the short answer's tokens, when reported
-
-
 @dataclass
 class Decision:
     """Everything ``decide`` weighed, kept with the answer (``Answer.decision``) so a report can show why."""
@@ -111,7 +100,8 @@ class Decision:
 
 
 def refusal(passages: list[Passage], backend: str, reason: str) -> Answer:
-    return Answer(text=REFUSAL, passages=passages, refused=True, backend=backend, decision=vars(Decision(reason=reason)))
+    return Answer(text=REFUSAL, passages=passages, refused=True, backend=backend,
+                  decision=vars(Decision(reason=reason)))
 
 
 def gate(question: str, passages: list[Passage]) -> str:
@@ -172,60 +162,6 @@ def shown_evidence(evidence: list[Scored], passages: list[Passage]) -> Evidence:
     """What the user sees before the model answers: the best few sentences, quoted and cited."""
     best = [e.sentence for e in evidence[:SHOWN_EVIDENCE]]
     return Evidence(citations=cite(best, passages), passages=passages)
-
-
-_MARKERS = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
-
-
-def parse_draft(text: str, n_evidence: int, p_decline: float | None = None, confidence: float | None = None) -> Draft:
-    """``Patrick Shanahan [2]`` (or ``[2] Patrick Shanahan``) -> Draft("Patrick Shanahan", [1]); NONE, "I don't know"
-    or markers alone decline."""
-    line = text.strip().splitlines()[0].strip() if text.strip() else ""
-    cited = [int(n) - 1 for group in _MARKERS.findall(line) for n in group.split(",")]
-    cited = list(dict.fromkeys(i for i in cited if 0 <= i < n_evidence))
-    short = _MARKERS.sub(" ", line)
-    short = " ".join(short.split()).strip(" .;:-–—\"'“”")
-    declined = not re.search(r"\w", short) or short.upper().startswith(DECLINE_WORD) or _declines(short)
-    return Draft(short="" if declined else short, cited=cited, declined=declined, p_decline=p_decline,
-                 confidence=confidence)
-
-
-def decline_probability(first_token: dict[str, float] | None) -> float | None:
-    """The model's probability of starting its reply with the decline word (None when not reported)."""
-    if first_token is None:
-        return None
-    return sum(p for token, p in first_token.items() if token.strip().upper() == DECLINE_WORD)
-
-
-def answer_confidence(pieces: list[tuple[str, list[float]]]) -> float | None:
-    """How sure the model was of its short answer's words: the geometric mean of their tokens' probabilities, from
-    the streamed (text, token log-probabilities) pieces, markers left out. None when not reported. The first
-    token's P(decline) says whether it meant to answer; this says whether it knew what (SQuAD 2.0 readers' classic
-    no-answer signal)."""
-    logprobs: list[float] = []
-    inside = False
-    for text, piece in pieces:
-        if "\n" in text:
-            break
-        opens, closes = "[" in text, "]" in text
-        if not (inside or opens or closes):
-            logprobs += piece
-        inside = (inside or opens) and not closes
-    return math.exp(sum(logprobs) / len(logprobs)) if logprobs else None
-
-
-def yes_probability(first_token: dict[str, float] | None) -> float | None:
-    """P(yes) / (P(yes) + P(no)) of a one-word reply's first token (None when not reported or neither)."""
-    if first_token is None:
-        return None
-    yes = sum(p for token, p in first_token.items() if token.strip().lower() == "yes")
-    no = sum(p for token, p in first_token.items() if token.strip().lower() == "no")
-    return yes / (yes + no) if yes + no > 0 else None
-
-
-def _declines(short: str) -> bool:
-    return re.search(r"\b(?:i don'?t know|not (?:stated|mentioned|given|specified)|no information|cannot be "
-                     r"determined|unanswerable)\b", short, re.IGNORECASE) is not None
 
 
 def grounding(short: str, question: str, quote: str) -> float:

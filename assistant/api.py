@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import answering
+from . import answering, drafts
 from .chain import build_chain, build_check, build_reader, stream_events, warm
 from .config import Settings, load_settings
 from .evidence import VectorCache
@@ -234,8 +234,8 @@ class Assistant:
             elif not uses_model:
                 result = answering.decide(standalone, passages, evidence, None, self.backend)
             else:
-                parsed = answering.parse_draft(draft, len(evidence), answering.decline_probability(top),
-                                               answering.answer_confidence(pieces))
+                parsed = drafts.parse_draft(draft, len(evidence), drafts.decline_probability(top),
+                                               drafts.answer_confidence(pieces))
                 result = answering.decide(standalone, passages, evidence, parsed, self.backend, self.check,
                                           lambda best: self.read(standalone, best))
         result.question = standalone
@@ -259,13 +259,13 @@ class Assistant:
         if self._checker is None:
             self._checker = build_check(self._model("check", 1))
         message = self._checker.invoke({"question": question, "answer": answer, "quote": quote})
-        return answering.yes_probability(first_token_probabilities(message))
+        return drafts.yes_probability(first_token_probabilities(message))
 
-    def read(self, question: str, evidence: list[answering.Scored]) -> answering.Draft:
+    def read(self, question: str, evidence: list[answering.Scored]) -> drafts.Draft:
         """The model's short answer to ``question`` from ``evidence`` alone (the answer prompt, not streamed)."""
         if self._reader is None:
             self._reader = build_reader(self._model("answer", ANSWER_TOKENS))
-        return answering.parse_draft(self._reader.invoke({"evidence": evidence, "question": question}).content,
+        return drafts.parse_draft(self._reader.invoke({"evidence": evidence, "question": question}).content,
                                      len(evidence))
 
     def answer(self, question: str, *, history: list[dict] | None = None, k: int | None = None,

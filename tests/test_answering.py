@@ -3,15 +3,13 @@ the embedder and the calibrated decision are real. Each test names the failure i
 
 from __future__ import annotations
 
-import math
-
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from assistant import Answer, Assistant, Evidence, answering, questions
-from assistant.answering import Draft, parse_draft
 from assistant.citations import concise, verbatim
 from assistant.documents import load_file
+from assistant.drafts import Draft, parse_draft
 from assistant.evidence import Sentence, split_sentences
 from assistant.types import Passage
 
@@ -27,32 +25,6 @@ def exact(answer: Answer) -> bool:
 
 def scripted(seed_assistant, *replies: str) -> Assistant:
     return Assistant(seed_assistant.settings, chat_model=FakeListChatModel(responses=list(replies)))
-
-
-@pytest.mark.parametrize("reply, short, cited, declined", [
-    ("[2] Patrick Shanahan", "Patrick Shanahan", [1], False),
-    ("Taro Kono [1].", "Taro Kono", [0], False),
-    ("[1, 3] space, cyber and the electromagnetic spectrum", "space, cyber and the electromagnetic spectrum",
-     [0, 2], False),
-    ("[9] 19 APR", "19 APR", [], False),  # a marker pointing nowhere is dropped, the answer kept for re-attribution
-    ("NONE", "", [], True),
-    ("[3]", "", [2], True),  # a marker alone says nothing
-    ("I don't know.", "", [], True),
-    ("", "", [], True),
-])
-def test_drafts_are_read(reply, short, cited, declined):
-    draft = parse_draft(reply, 4)
-    assert (draft.short, draft.cited, draft.declined) == (short, cited, declined)
-
-
-@pytest.mark.parametrize("pieces, expected", [
-    ([("Taro", [-0.1]), (" Kono", [-0.3]), (" [", [-0.01]), ("1", [-2.0]), ("]", [-0.01])], (-0.1 - 0.3) / 2),
-    ([("[", [-0.01]), ("2", [-3.0]), ("] ", [-0.01]), ("2013", [-0.5])], -0.5),  # marker first
-    ([("Kono", [-0.2]), ("\n", [-0.1]), ("more", [-9.0])], -0.2),  # one line is the answer
-])
-def test_the_answers_confidence_is_its_words_not_its_markers(pieces, expected):
-    assert answering.answer_confidence(pieces) == pytest.approx(math.exp(expected))
-    assert answering.answer_confidence([("Kono", [])]) is None  # a backend that reports no probabilities
 
 
 # 1. Right drafts thrown away: a short right answer adds only words of its quote, so it is kept.

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from assistant import answering
+from assistant import answering, drafts
 from assistant.documents import load_file
 from assistant.embeddings import get_embeddings
 from assistant.evaluation.runner import run_suite
@@ -102,7 +102,7 @@ def test_an_answer_can_only_rest_on_evidence_never_on_an_injected_sentence(reply
     question = "How many apple trees does the Hollow Creek orchard have?"
     evidence = answering.select_evidence(question, [passage], VectorCache(get_embeddings("all-MiniLM-L6-v2")))
     assert all("BANANA" not in e.sentence.text for e in evidence)
-    draft = answering.parse_draft(reply, len(evidence))
+    draft = drafts.parse_draft(reply, len(evidence))
     assert bool(answering.support(draft, question, evidence)) is kept
 
 
