@@ -24,8 +24,10 @@ Two unmeasured questions per backend load the model and show which prompt prefix
 reuses the longest prefix a prompt shares with the one before; the product relies on that for its fixed
 instructions, but the seed corpus is one article, so questions often share passages too. Before each measured
 question every context is cut back to the shared prefix: reuse of instructions counts, reuse of passages does not.
-The reference is the same model evaluating 512 prompt tokens and generating 32 in a fresh context, in the same run;
-a run with PYTHONPATH at an older checkout and --label before times the old path beside the new one.
+The reference is the same model evaluating 512 prompt tokens and generating 32 in a fresh context, timed right after
+each question; the ratio is the median of each question's total over the reference timed after it, so the machine's
+drift (other jobs on its two cores) cancels. A run with PYTHONPATH at an older checkout and --label before times
+the old path beside the new one.
 """
 
 from __future__ import annotations
@@ -38,8 +40,8 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -388,30 +390,35 @@ def ask(assistant: Assistant, question: str, fixed: dict[int, int]) -> dict:
     }
 
 
-def reference_latency(model_path: Path, repeats: int = 3) -> dict:
-    """The same model in a fresh context: REFERENCE_PROMPT varied prompt tokens, then REFERENCE_GENERATED tokens."""
+@contextmanager
+def reference_model(model_path: Path) -> Iterator[Callable[[], float]]:
+    """A timer for the yardstick: the same model in a fresh context evaluating REFERENCE_PROMPT prompt tokens, then
+    generating REFERENCE_GENERATED, different tokens each call (no reuse). Timed right after each question, so a
+    drift in the machine's speed (other jobs on its cores) moves a question and its yardstick alike."""
     from llama_cpp import Llama
 
     llama = Llama(model_path=str(model_path), n_ctx=2048, n_batch=512, n_threads=llm.LLAMA_THREADS,
                   n_threads_batch=llm.LLAMA_THREADS, seed=llm.SEED, verbose=False)
-    text = (REPO / "seeds" / "us-japan-cyberattack-armed-attack-article-5.txt").read_text(encoding="utf-8")
-    words = text.split()
-    times, loads = [], []
-    for r in range(repeats):
-        rotated = " ".join(words[r * 37:] + words[: r * 37])  # different tokens each time: no reuse
-        prompt = llama.tokenize(rotated.encode("utf-8"))
+    words = (REPO / "seeds" / "us-japan-cyberattack-armed-attack-article-5.txt").read_text(encoding="utf-8").split()
+    calls = itertools.count()
+
+    def timed() -> float:
+        r = next(calls) * 37
+        prompt = llama.tokenize(" ".join(words[r % len(words):] + words[:r % len(words)]).encode("utf-8"))
         while len(prompt) < REFERENCE_PROMPT:
             prompt = prompt + prompt
-        prompt = prompt[:REFERENCE_PROMPT]
         llama.reset()
-        loads.append(load_average())
         started = time.perf_counter()
-        out = llama.create_completion(prompt, max_tokens=REFERENCE_GENERATED, temperature=0.0,
+        out = llama.create_completion(prompt[:REFERENCE_PROMPT], max_tokens=REFERENCE_GENERATED, temperature=0.0,
                                       logit_bias={llama.token_eos(): float("-inf")})
-        times.append(time.perf_counter() - started)
+        seconds = time.perf_counter() - started
         assert out["usage"]["completion_tokens"] == REFERENCE_GENERATED
-    del llama
-    return {"seconds": times, "median_s": median(times), "loads": loads}
+        return seconds
+
+    try:
+        yield timed
+    finally:
+        llama.close()
 
 
 def answer_prompts(assistant: Assistant, questions: list[str]) -> list[list[dict]]:
@@ -475,7 +482,9 @@ def answer_latency(backends: list[str], n_questions: int, scratch: Path) -> dict
                    seeds_dir=REPO / "seeds")
     results = {}
     for backend in backends:
-        with Assistant(replace(base, llm=backend)) as assistant:
+        model = llm.resolve_gguf(backend, base.model_dir) if backend.startswith("llamacpp") else None
+        with Assistant(replace(base, llm=backend)) as assistant, \
+                (reference_model(model) if model else nullcontext()) as reference:
             assistant.ensure_indexed()
             # Two unmeasured questions: load the model(s), and find each context's fixed prompt prefix.
             cold = ask(assistant, warmup[0], {})
@@ -485,18 +494,17 @@ def answer_latency(backends: list[str], n_questions: int, scratch: Path) -> dict
             rows = []
             for question in questions:
                 rows.append(ask(assistant, question, fixed))
+                if reference:
+                    rows[-1]["reference_s"] = reference()
                 print(f"{backend}: evidence {rows[-1]['evidence_s']}, first token {rows[-1]['first_token_s']}, "
-                      f"total {rows[-1]['total_s']:.2f}s, {rows[-1]['tokens_processed']} tokens "
-                      f"(load {rows[-1]['load']})", file=sys.stderr)
+                      f"total {rows[-1]['total_s']:.2f}s, {rows[-1]['tokens_processed']} tokens, reference "
+                      f"{rows[-1].get('reference_s')} (load {rows[-1]['load']})", file=sys.stderr)
             prompts = None
-            if backend.startswith("llamacpp") and hasattr(assistant, "vectors"):  # the new answer path
+            if model and hasattr(assistant, "vectors"):  # the new answer path
                 prompts = answer_prompts(assistant, questions)
-        reference, prefix = None, None
-        if backend.startswith("llamacpp"):
-            reference = reference_latency(llm.resolve_gguf(backend, base.model_dir))
-            if prompts:
-                prefix = prefix_strategies(llm.resolve_gguf(backend, base.model_dir), prompts)
+        prefix = prefix_strategies(model, prompts) if prompts else None
         total = median(r["total_s"] for r in rows)
+        references = [r["reference_s"] for r in rows if "reference_s" in r]
         results[backend] = {
             "cold": cold,
             "fixed_prefix_tokens": sorted(fixed.values()),
@@ -507,8 +515,10 @@ def answer_latency(backends: list[str], n_questions: int, scratch: Path) -> dict
             "median_total_s": total,
             "max_total_s": max(r["total_s"] for r in rows),
             "median_tokens_processed": median(r["tokens_processed"] for r in rows),
-            "reference": reference,
-            "ratio_to_reference": total / reference["median_s"] if reference else None,
+            "reference": {"seconds": references, "median_s": median(references)} if references else None,
+            # each question over the yardstick timed right after it, then the median: the machine's drift cancels
+            "ratio_to_reference": median(r["total_s"] / r["reference_s"] for r in rows) if references else None,
+            "ratio_of_medians": total / median(references) if references else None,
             "prefix": prefix,
         }
     return results
@@ -594,24 +604,27 @@ def render(m: dict) -> str:
             f"Run {a['started']}: `{a['command']}`",
             "",
             f"Reference: the same model in a fresh context evaluating a {REFERENCE_PROMPT}-token prompt and generating "
-            f"{REFERENCE_GENERATED} tokens, median of 3, measured in the same run. Each context may reuse only the "
-            "part of its prompt that every question shares (instructions, examples), never passages a previous "
-            "question retrieved too.",
+            f"{REFERENCE_GENERATED} tokens, timed right after each question. The ratio is the median over questions "
+            "of the question's total over the reference timed after it (the machine's drift cancels); the ratio of "
+            "the two medians is shown beside it. Each context may reuse only the part of its prompt that every "
+            "question shares (instructions, examples), never passages a previous question retrieved too.",
             "",
             "| backend | questions | first evidence p50 | first token p50 | total p50 | total max | tokens processed "
-            "p50 (prompt + generated) | fixed prefix kept | reference | **total p50 / reference** | load during |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
+            "p50 (prompt + generated) | fixed prefix kept | reference p50 | **total / reference, p50** | "
+            "total p50 / reference p50 | load during |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for backend, b in a["backends"].items():
             loads = [q["load"] for q in b["questions"]]
             ref = b["reference"]
             ratio = f"{b['ratio_to_reference']:.2f}" if b["ratio_to_reference"] else "—"
+            of_medians = f"{b['ratio_of_medians']:.2f}" if b.get("ratio_of_medians") else "—"
             lines.append(
                 f"| {backend} | {len(b['questions'])} | {_s(b['median_evidence_s'])} | "
                 f"{_s(b['median_first_token_s'])} | {b['median_total_s']:.2f} s | {b['max_total_s']:.2f} s | "
                 f"{b['median_tokens_processed']:.0f} | {', '.join(map(str, b['fixed_prefix_tokens'])) or '—'} | "
                 f"{_s(ref['median_s']) if ref else '—'} | "
-                f"**{ratio}** | "
+                f"**{ratio}** | {of_medians} | "
                 f"{min(loads)}-{max(loads)} |"
             )
         prefixes = {b: v["prefix"] for b, v in a["backends"].items() if v.get("prefix")}
@@ -625,13 +638,16 @@ def render(m: dict) -> str:
                              f"| {x['whole_s']:.2f} s | {x['prefix_kept_s']:.2f} s | {x['state_restored_s']:.2f} s | "
                              f"{x['state_mb']} MB |")
         lines += ["", "Per question:", "",
-                  "| backend | question | load | evidence | first token | total | tokens processed | refused |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| backend | question | load | evidence | first token | total | tokens processed "
+                  "| reference after it | total / reference | refused |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for backend, b in a["backends"].items():
             for q in b["questions"]:
                 lines.append(f"| {backend} | {q['question']} | {q['load']} | {_s(q['evidence_s'])} | "
                              f"{_s(q['first_token_s'])} | {q['total_s']:.2f} s | {q['tokens_processed']} | "
-                             f"{q['refused']} |")
+                             f"{_s(q.get('reference_s'))} | "
+                             + (f"{q['total_s'] / q['reference_s']:.2f}" if q.get("reference_s") else "—")
+                             + f" | {q['refused']} |")
     return "\n".join([*lines, ""])
 
 
