@@ -235,7 +235,7 @@ class Assistant:
                 result = answering.decide(standalone, passages, evidence, None, self.backend)
             else:
                 parsed = drafts.parse_draft(draft, len(evidence), drafts.decline_probability(top),
-                                               drafts.answer_confidence(pieces))
+                                            drafts.answer_confidence(pieces))
                 result = answering.decide(standalone, passages, evidence, parsed, self.backend, self.check,
                                           lambda best: self.read(standalone, best))
         result.question = standalone
@@ -266,7 +266,7 @@ class Assistant:
         if self._reader is None:
             self._reader = build_reader(self._model("answer", ANSWER_TOKENS))
         return drafts.parse_draft(self._reader.invoke({"evidence": evidence, "question": question}).content,
-                                     len(evidence))
+                                  len(evidence))
 
     def answer(self, question: str, *, history: list[dict] | None = None, k: int | None = None,
                sources: list[str] | None = None) -> Answer:
