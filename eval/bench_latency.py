@@ -403,8 +403,8 @@ def reference_model(model_path: Path) -> Iterator[Callable[[], float]]:
     calls = itertools.count()
 
     def timed() -> float:
-        r = next(calls) * 37
-        prompt = llama.tokenize(" ".join(words[r % len(words):] + words[:r % len(words)]).encode("utf-8"))
+        r = next(calls) * 37 % len(words)
+        prompt = llama.tokenize(" ".join(words[r:] + words[:r]).encode("utf-8"))
         while len(prompt) < REFERENCE_PROMPT:
             prompt = prompt + prompt
         llama.reset()
