@@ -15,7 +15,7 @@ One question goes through these steps (``Assistant.stream`` runs them; the chain
    answers *this* question: a calibrated logistic model over the question's focus coverage, the rarest question
    word the quote lacks, whether the question's word pairs stand together in it, the embedding score, the model's
    own probability of declining, how sure it was of the answer's words, and its yes/no check of (question, answer,
-   the quote's words around the answer).
+   quote).
    Otherwise the answer is the best evidence when that is strong enough (its focus coverage and embedding score,
    and the model's yes/no check of it as the answer), led by the model's short answer from that evidence alone
    (``reread``), or a refusal. Each check is asked only where its reply can change the decision.
@@ -73,7 +73,6 @@ CONFIDENCE_PRIOR = 0.8  # the same for answer_confidence
 MEASURE_ALL = False  # eval/calibrate.py sets it: a fit needs every signal measured, not only those that decide
 NOVEL_COVERAGE = 0.6  # share of the short answer's new words its quote must contain (numbers: all of them)
 LONG_ANSWER_WORDS = 10  # a short answer this long is no name, date or clause: it mostly copies its sentence
-CHECK_WINDOW = 8  # words of the quote either side of the answer that the yes/no check reads (see ``around``)
 
 
 @dataclass(frozen=True)
@@ -194,20 +193,6 @@ def support(draft: Draft, question: str, evidence: list[Scored]) -> list[int]:
     return [max(candidates, key=lambda i: (evidence[i].coverage, i in draft.cited, -i))]
 
 
-def around(short: str, quote: str, words: int = CHECK_WINDOW) -> str:
-    """The quote's words within ``words`` of the answer, or the whole quote when the answer is no run of its words:
-    what the yes/no check reads. Most of a check's time is its quote; on the calibration half's 203 grounded drafts
-    the check of this window separates right from wrong as well as that of the whole sentence (AUC 0.797 against
-    0.799; 15 words either side: 0.787) and takes 1.9 s instead of 2.6 s (median)."""
-    found = questions.find_words(short, quote)
-    if found is None:
-        return quote
-    spans = questions.word_spans(quote)
-    first = next(i for i, span in enumerate(spans) if span[0] == found[0])
-    last = next(i for i, span in enumerate(spans) if span[1] == found[1])
-    return quote[spans[max(0, first - words)][0]:spans[min(len(spans) - 1, last + words)][1]]
-
-
 def _context(index: int, evidence: list[Scored], passages: list[Passage]) -> str:
     """A sentence with its neighbours in its passage: a question's subject is often named one sentence away."""
     sentence = evidence[index].sentence
@@ -303,7 +288,7 @@ def decide(question: str, passages: list[Passage], evidence: list[Scored], draft
     signals = decision.signals
     if chosen and not turned and check is not None and USE_CHECK:
         _ask_where_open(decision, "check", CHECK_PRIOR, KEEP, KEEP_THRESHOLD,
-                        lambda: check(question, draft.short, around(draft.short, quote)))
+                        lambda: check(question, draft.short, quote))
     if chosen and not turned:
         decision.p_keep = probability(KEEP, signals)
         if decision.p_keep >= KEEP_THRESHOLD:

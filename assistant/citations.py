@@ -93,8 +93,12 @@ def verbatim(short: str, quotes: list[str]) -> str:
     see, and what SQuAD scores, is then text of the cited sentence."""
     if not short or any(short in quote for quote in quotes):
         return short
+    wanted = [stem for *_, stem in questions.word_spans(short)]
+    if not wanted:
+        return short
     for quote in quotes:
-        found = questions.find_words(short, quote)
-        if found:
-            return quote[found[0]:found[1]]
+        spans = questions.word_spans(quote)
+        for i in range(len(spans) - len(wanted) + 1):
+            if [stem for *_, stem in spans[i:i + len(wanted)]] == wanted:
+                return quote[spans[i][0]:spans[i + len(wanted) - 1][1]]
     return short

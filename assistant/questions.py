@@ -70,17 +70,6 @@ def word_spans(text: str) -> list[tuple[int, int, str]]:
             for w in _WORD.finditer(text) for part in _PART.finditer(w.group())]
 
 
-def find_words(short: str, text: str) -> tuple[int, int] | None:
-    """The (start, end) offsets of the first run of ``text``'s words that reads as ``short``'s words do (``stems``:
-    "5" for "five", "radicalized" for "radicalize"); None when there is none."""
-    wanted = [stem for *_, stem in word_spans(short)]
-    spans = word_spans(text)
-    for i in range(len(spans) - len(wanted) + 1 if wanted else 0):
-        if [stem for *_, stem in spans[i:i + len(wanted)]] == wanted:
-            return spans[i][0], spans[i + len(wanted) - 1][1]
-    return None
-
-
 def stems(text: str) -> set[str]:
     return {_norm(w) for w in words(text)}
 

@@ -123,8 +123,7 @@ def recheck(args) -> None:
         raise SystemExit(f"{path} was collected before the best evidence was kept with each row: collect again")
     with Assistant(settings) as assistant:
         for row in progress([r for r in rows if r["signals"].get("grounded")], "recheck"):
-            quote = answering.around(row["draft"], " ".join(row["support"]))  # what decide has checked
-            checked = assistant.check(row["question"], row["draft"], quote)
+            checked = assistant.check(row["question"], row["draft"], " ".join(row["support"]))
             row["signals"]["check"] = answering.CHECK_PRIOR if checked is None else checked
         for row in progress([r for r in rows if r["signals"]], "recheck the best evidence"):
             row["signals"]["top_check"] = top_check(assistant, row["question"], row["top"])
