@@ -90,13 +90,14 @@ AFFIRMED = ("international law applies in cyberspace and that a cyberattack coul
             "constitute an armed attack under Article 5 of the U.S.-Japan Security Treaty")
 
 
-# A kept draft that copies most of its sentence is no short answer: the model reads one from that sentence alone.
+# A kept draft of five words or more is read again from the sentence it rests on alone; a shorter one stands.
 @pytest.mark.parametrize("draft, reply, short", [
     (AFFIRMED, "[1] international law applies in cyberspace", "international law applies in cyberspace"),
     (AFFIRMED, "NONE", AFFIRMED),  # nothing read from the sentence: the draft stands
-    ("international law applies in cyberspace", "[1] cyberspace", "international law applies in cyberspace"),
+    ("international law applies in cyberspace", "[1] applies in cyberspace", "applies in cyberspace"),  # 5 words
+    ("law applies in cyberspace", "[1] cyberspace", "law applies in cyberspace"),
 ])
-def test_a_kept_answer_that_copies_its_sentence_is_read_again_from_it(seed_assistant, draft, reply, short):
+def test_a_kept_answer_of_five_words_or_more_is_read_again_from_its_sentence(seed_assistant, draft, reply, short):
     question = "What did the two countries affirm about international law?"
     passages = seed_assistant.retrieve(question)
     evidence = answering.select_evidence(question, passages, seed_assistant.vectors)
