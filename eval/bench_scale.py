@@ -5,7 +5,7 @@
                                [--embed-backend openvino|torch-bf16|torch|onnx|onnx-int8]
                                [--keep DIR] [--commit-chunks 50000] [--compare-lexical]
 
-The index is built without embedding (bench_latency.scaled_documents): the real SciFact chunks and vectors of the
+The index is built without embedding (scaled_index.scaled_documents): the real SciFact chunks and vectors of the
 SciFact benchmark index (<home>/bench-index/scifact, built by `assistant eval --suite scifact`), then copies of
 whole documents with ~10 % of adjacent word pairs swapped and Gaussian noise on each vector, as separate documents,
 until N chunks. It is written as a sync's writer writes it, one commit per --commit-chunks chunks (chunks and
@@ -168,7 +168,7 @@ def read(proc: subprocess.Popen) -> dict:
 
 def build(index_dir: Path, chunks: int, data: Path, noise: float, real_backend: str, commit_chunks: int) -> dict:
     from bench_ingest import bench_settings
-    from bench_latency import real_chunks, scaled_documents, write_commit
+    from scaled_index import real_chunks, scaled_documents, write_commit
 
     from assistant.evaluation.runner import bench_name
     from assistant.store import Index
