@@ -40,9 +40,7 @@ def parse_draft(text: str, n_evidence: int, p_decline: float | None = None, conf
 
 def decline_probability(first_token: dict[str, float] | None) -> float | None:
     """The model's probability of starting its reply with the decline word (None when not reported)."""
-    if first_token is None:
-        return None
-    return sum(p for token, p in first_token.items() if token.strip().upper() == DECLINE_WORD)
+    return None if first_token is None else _first_token_mass(first_token, DECLINE_WORD)
 
 
 def answer_confidence(pieces: list[tuple[str, list[float]]]) -> float | None:
@@ -66,9 +64,13 @@ def yes_probability(first_token: dict[str, float] | None) -> float | None:
     """P(yes) / (P(yes) + P(no)) of a one-word reply's first token (None when not reported or neither)."""
     if first_token is None:
         return None
-    yes = sum(p for token, p in first_token.items() if token.strip().lower() == "yes")
-    no = sum(p for token, p in first_token.items() if token.strip().lower() == "no")
+    yes, no = _first_token_mass(first_token, "yes"), _first_token_mass(first_token, "no")
     return yes / (yes + no) if yes + no > 0 else None
+
+
+def _first_token_mass(first_token: dict[str, float], word: str) -> float:
+    """The probability of the candidate first tokens that spell ``word``, in any case and spacing."""
+    return sum(p for token, p in first_token.items() if token.strip().casefold() == word.casefold())
 
 
 def _declines(short: str) -> bool:

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from assistant.drafts import answer_confidence, parse_draft
+from assistant.drafts import answer_confidence, decline_probability, parse_draft, yes_probability
 
 
 @pytest.mark.parametrize("reply, short, cited, declined", [
@@ -33,3 +33,10 @@ def test_drafts_are_read(reply, short, cited, declined):
 def test_the_answers_confidence_is_its_words_not_its_markers(pieces, expected):
     assert answer_confidence(pieces) == pytest.approx(math.exp(expected))
     assert answer_confidence([("Kono", [])]) is None  # a backend that reports no probabilities
+
+
+def test_first_token_probabilities_count_every_spelling_of_the_word():
+    # the tokenizer offers "NONE", " None", "none"…: each is the model starting to decline or to say yes
+    assert decline_probability({"NONE": 0.2, " None": 0.1, "none": 0.05, "Nonetheless": 0.3}) == pytest.approx(0.35)
+    assert yes_probability({" Yes": 0.3, "yes": 0.3, "NO": 0.1, " no": 0.1, "maybe": 0.2}) == pytest.approx(0.75)
+    assert yes_probability({"maybe": 1.0}) is None and decline_probability(None) is None
