@@ -245,7 +245,8 @@ class Assistant:
 
     def warm_up(self) -> None:
         """Do now what the first question would wait for: load the embedder and the model, and process each model
-        role's fixed prompt prefix, so a page's first answer is as quick as the ones after it."""
+        role's fixed prompt prefix (restored when an earlier process saved it: prefix_state), so a page's first
+        answer is as quick as the ones after it."""
         self.vectors(["warm up"])
         if self.backend == "extractive":
             return

@@ -23,13 +23,14 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
-from . import model_files
+from . import model_files, prefix_state
 from .logprobs import TokenScores
 from .model_files import QWEN_PART_COUNT, QWEN_PART_VERSION, QWEN_SHA256, LLMError
 
 VALID_SPECS = "extractive, llamacpp, llamacpp:smollm2, llamacpp:/path/to/model.gguf, openai:MODEL, ollama:MODEL"
 LLAMA_THREADS = 2
 SEED = 42
+PREFIX_STATES = "prefix-states"  # under the home folder: each role's processed prompt prefix (prefix_state)
 CHARS_PER_TOKEN = 3.5  # conservative: English prose measured ~5 chars/token with the Qwen2.5 and SmolLM2 tokenizers
 
 # --- spec parsing -------------------------------------------------------------------------------------------
@@ -104,6 +105,7 @@ def model_state(spec: str, model_dir: Path) -> dict:
 class _LoadedLlama:
     llama: Any  # llama_cpp.Llama
     lock: threading.Lock  # one llama.cpp context can run one generation at a time
+    primed: bool = False  # its prompt's fixed prefix is processed (or restored: prefix_state)
 
 
 _LOADED: dict[tuple[str, int, str], _LoadedLlama] = {}
@@ -146,22 +148,38 @@ def _tokenizer_only(path: Path):
 @functools.cache  # built lazily: langchain_community is slow to import and unused in extractive mode
 def _local_chat_model_class():
     from langchain_community.chat_models import ChatLlamaCpp
+    from langchain_core.messages import HumanMessage
     from pydantic import PrivateAttr, model_validator
 
     class LocalLlamaChat(ChatLlamaCpp):
         """ChatLlamaCpp over a shared, already-loaded Llama, serialising generations on it."""
 
-        _lock: threading.Lock = PrivateAttr()
+        _loaded: _LoadedLlama = PrivateAttr()
+        _state_file: Path = PrivateAttr()
 
         @model_validator(mode="after")
         def validate_environment(self):  # replaces the parent's, which loads a new Llama per instance
             return self
 
+        def _prime(self, messages) -> None:
+            """Before this context's first generation, have the fixed part of its prompt (every message but the last)
+            processed: restored from the state an earlier process saved, else processed now and saved."""
+            with self._loaded.lock:
+                if self._loaded.primed:
+                    return
+                restored = prefix_state.restore(self.client, self._state_file)
+                fixed = self._create_message_dicts([*messages[:-1], HumanMessage(content="")])
+                self.client.create_chat_completion(messages=fixed, max_tokens=1, temperature=0.0)
+                if [int(t) for t in self.client.input_ids[: self.client.n_tokens]] != restored:
+                    prefix_state.save(self.client, self._state_file)
+                self._loaded.primed = True
+
         def _generate(self, messages, stop=None, run_manager=None, **kwargs):
             # Not the parent's: with streaming=True (its default) it drops `stop`. .stream() still streams.
+            self._prime(messages)
             first = TokenScores(self.client)
             params = {**self._get_parameters(stop), **kwargs, "logits_processor": [first]}
-            with self._lock:
+            with self._loaded.lock:
                 response = self.client.create_chat_completion(
                     messages=self._create_message_dicts(messages), **params
                 )
@@ -177,9 +195,10 @@ def _local_chat_model_class():
             return result
 
         def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+            self._prime(messages)
             scores = TokenScores(self.client)
             reported = 0
-            with self._lock:
+            with self._loaded.lock:
                 for chunk in super()._stream(messages, stop=stop, run_manager=run_manager,
                                              logits_processor=[scores], **kwargs):
                     if chunk.message.content and len(scores.chosen) > reported:
@@ -191,7 +210,8 @@ def _local_chat_model_class():
     return LocalLlamaChat
 
 
-def _llamacpp_chat(path: Path, n_ctx: int, max_tokens: int, temperature: float, role: str) -> BaseChatModel:
+def _llamacpp_chat(path: Path, n_ctx: int, max_tokens: int, temperature: float, role: str,
+                   state_dir: Path) -> BaseChatModel:
     loaded = _load_llama(path, n_ctx, role)
     model = _local_chat_model_class()(
         client=loaded.llama,
@@ -203,7 +223,8 @@ def _llamacpp_chat(path: Path, n_ctx: int, max_tokens: int, temperature: float, 
         temperature=temperature,  # 0 selects llama.cpp's greedy sampler: reproducible answers
         verbose=False,
     )
-    model._lock = loaded.lock
+    model._loaded = loaded
+    model._state_file = prefix_state.state_file(state_dir, path, role)
     return model
 
 
@@ -320,7 +341,8 @@ def make_chat_model(
     if provider == "extractive":
         return None
     if provider == "llamacpp":
-        return _llamacpp_chat(resolve_gguf(spec, settings.model_dir), settings.n_ctx, max_tokens, temperature, role)
+        return _llamacpp_chat(resolve_gguf(spec, settings.model_dir), settings.n_ctx, max_tokens, temperature, role,
+                              settings.home / PREFIX_STATES)
     if provider == "openai":
         return _openai_chat(model, max_tokens, temperature)
     return _ollama_chat(model, settings.n_ctx, max_tokens, temperature)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import os
 import sys
@@ -12,7 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from assistant import llm, logprobs, model_files
+from assistant import llm, logprobs, model_files, prefix_state
 from assistant.config import Settings
 from tests.servers import LlamaServer, free_port
 from assistant.llm import LLMError, count_tokens, make_chat_model, resolve_gguf
@@ -137,10 +138,80 @@ def test_max_tokens_bounds_the_answer(settings):
 def test_loaded_model_is_shared_per_path_and_window(settings, smollm2):
     again = make_chat_model("llamacpp:smollm2", settings, max_tokens=10)
     assert again.client is smollm2.client
-    narrow = SimpleNamespace(model_dir=settings.model_dir, n_ctx=1024)  # a settings object that sets the window
+    narrow = SimpleNamespace(model_dir=settings.model_dir, n_ctx=1024, home=settings.home)  # sets the window
     narrower = make_chat_model("llamacpp:smollm2", narrow, max_tokens=10)
     assert narrower.client is not smollm2.client
     assert narrower.client.n_ctx() == 1024 == llm.context_window("llamacpp:smollm2", narrow)
+
+
+# --- the fixed prompt prefix, processed once per machine ---------------------------------------------------------
+
+_CONTEXTS = itertools.count()
+INSTRUCTED = [("system", "You answer in one short line. Never explain your answer. " * 12),
+              ("human", "Name a colour.")]
+
+
+@pytest.fixture()
+def evaluated(monkeypatch) -> list[int]:
+    """Tokens llama.cpp evaluates (prompt processed and tokens generated), over every call."""
+    from llama_cpp import Llama
+
+    counted, original = [0], Llama.eval
+
+    def counting(self, tokens):
+        counted[0] += len(tokens)
+        return original(self, tokens)
+
+    monkeypatch.setattr(Llama, "eval", counting)
+    return counted
+
+
+def _fresh_context(settings, role: str, saved: Path | None = None):
+    """A model on a context no call has used yet (contexts are per role and process: the role is made unique), as a
+    new process would have it, starting from ``saved``'s state if given."""
+    model = make_chat_model("llamacpp:smollm2", settings, max_tokens=8, role=f"{role}-{next(_CONTEXTS)}")
+    if saved is not None:
+        model._state_file.parent.mkdir(parents=True, exist_ok=True)
+        model._state_file.write_bytes(saved.read_bytes())
+    return model
+
+
+def test_a_new_process_restores_the_prompt_prefix_an_earlier_one_processed(tmp_path, evaluated):
+    settings = Settings(home=tmp_path)
+    first = _fresh_context(settings, "prefix-first")
+    reply = first.invoke(INSTRUCTED).content
+    saved = first._state_file
+    prompt = len(first.client.tokenize(str(INSTRUCTED).encode()))  # roughly the prompt's length, in tokens
+    assert saved.is_file() and evaluated[0] > prompt / 2
+    # a context in another process starts empty: given the saved state it processes only the question's turn
+    evaluated[0] = 0
+    later = _fresh_context(settings, "prefix-later", saved)
+    assert later.invoke(INSTRUCTED).content == reply
+    assert evaluated[0] < 30 < prompt / 2
+    assert later._state_file.read_bytes() == saved.read_bytes()  # nothing new to save
+
+
+def test_a_saved_prefix_is_used_only_as_far_as_the_new_prompt_matches_it(tmp_path):
+    settings = Settings(home=tmp_path)
+    old = _fresh_context(settings, "edited-old")
+    old.invoke(INSTRUCTED)
+    edited = [("system", "You answer in one word, in capitals."), INSTRUCTED[1]]  # the prompt file was edited
+    expected = _fresh_context(settings, "edited-fresh").invoke(edited).content
+    assert _fresh_context(settings, "edited-restored", old._state_file).invoke(edited).content == expected
+
+
+@pytest.mark.parametrize("damage", [lambda data: data[: len(data) // 2], lambda data: b"not a state" * 50,
+                                    lambda data: b""])
+def test_a_damaged_saved_prefix_is_replaced_and_costs_nothing_but_time(tmp_path, damage):
+    settings = Settings(home=tmp_path)
+    good = _fresh_context(settings, "damage-good")
+    reply = good.invoke(INSTRUCTED).content
+    damaged = tmp_path / "damaged.state"
+    damaged.write_bytes(damage(good._state_file.read_bytes()))
+    model = _fresh_context(settings, "damaged", damaged)
+    assert model.invoke(INSTRUCTED).content == reply
+    assert len(prefix_state.restore(_fresh_context(settings, "damage-check", model._state_file).client,
+                                    model._state_file)) > 0  # saved again, whole
 
 
 def test_count_tokens_uses_the_real_tokenizer(smollm2):

@@ -27,7 +27,7 @@ class Judge:
 
     @classmethod
     def from_spec(cls, spec: str, settings: Settings) -> Judge:
-        model = make_chat_model(spec, settings, max_tokens=4)
+        model = make_chat_model(spec, settings, max_tokens=4, role="judge")
         if model is None:
             raise ValueError("the judge must be an LLM backend (provider:model), not extractive")
         return cls(model, spec)
