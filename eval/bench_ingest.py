@@ -100,15 +100,15 @@ def publish(name: str, metrics: dict, render, started: datetime) -> None:
     (PERF / f"{name}.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     (PERF / f"{name}.md").write_text(markdown, encoding="utf-8")
     others = sorted(p.stem for p in PERF.glob("ingest-*.json"))  # other embedders' runs
-    parts = [p for p in ("ingest", *others, "latency") if (PERF / f"{p}.json").is_file()]
+    parts = [p for p in ("ingest", *others, "latency", "cold") if (PERF / f"{p}.json").is_file()]
     combined = {p: json.loads((PERF / f"{p}.json").read_text(encoding="utf-8")) for p in parts}
     combined = {**(headline(combined["ingest"]) if "ingest" in combined else {}), **combined}
     (PERF / "metrics.json").write_text(json.dumps(combined, indent=2) + "\n", encoding="utf-8")
     body = "\n\n".join((PERF / f"{p}.md").read_text(encoding="utf-8").strip() for p in parts)
     (PERF / "report.md").write_text(
-        "# Performance\n\nWritten by eval/bench_ingest.py and eval/bench_latency.py; each section is one run of "
-        "one script. The machine is 2 CPU cores shared with other jobs, so absolute times are noisy: read the "
-        "ratios (both sides measured in the same run) and the load average beside each timing.\n\n"
+        "# Performance\n\nWritten by eval/bench_ingest.py, eval/bench_latency.py and eval/bench_cold.py; each section "
+        "is one run of one script. The machine is 2 CPU cores shared with other jobs, so absolute times are noisy: "
+        "read the ratios (both sides measured in the same run) and the load average beside each timing.\n\n"
         + body.replace("\n# ", "\n## ") + "\n",
         encoding="utf-8",
     )
