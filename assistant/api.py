@@ -171,7 +171,7 @@ class Assistant:
                     question, passages, self.vectors, self._count_tokens(answer_llm)),
                 answering.gate,
                 answer_llm=answer_llm,
-                condense_llm=self._model("condense", CONDENSE_TOKENS),
+                condense_llm=None if answer_llm is None else lambda: self._model("condense", CONDENSE_TOKENS),
             )
         return self._chain
 

@@ -61,6 +61,18 @@ def test_history_goes_through_the_condensing_step(smollm):
     assert result.refused or _exact(result, {c.source: load_file(SEED).text for c in result.citations})
 
 
+def test_the_follow_up_model_is_loaded_by_the_first_follow_up_not_before(seed_assistant):
+    from assistant import llm
+
+    settings = replace(seed_assistant.settings, llm="llamacpp:smollm2", n_ctx=3000)  # a window no other test loads
+    condense = [key for key in llm._LOADED if key[1:] == (3000, "condense")]
+    with Assistant(settings) as assistant:
+        assistant.answer("What does Article 5 cover?")
+        assert [key for key in llm._LOADED if key[1:] == (3000, "condense")] == condense == []
+        assistant.answer("Where was he?", history=[{"role": "user", "content": "What did Mike Pompeo say?"}])
+        assert [key[1:] for key in llm._LOADED if key[1:] == (3000, "condense")] == [(3000, "condense")]
+
+
 @pytest.mark.parametrize("llm", ["extractive", "llamacpp:smollm2"])
 def test_instructions_inside_documents_change_nothing(tmp_path, corpus, llm):
     (corpus / "briefing.md").write_text(INJECTION, encoding="utf-8")
