@@ -108,7 +108,8 @@ def scaled_documents(rows: list[dict], vectors: np.ndarray, noise: float, seed: 
         for source, members in by_doc.items():
             first = rows[members[0]]["meta"]
             name = source if copy == 0 else f"{source}~copy{copy}"
-            sha = first["doc_sha256"] if copy == 0 else hashlib.sha256(f"{first['doc_sha256']}~{copy}".encode()).hexdigest()
+            sha = (first["doc_sha256"] if copy == 0
+                   else hashlib.sha256(f"{first['doc_sha256']}~{copy}".encode()).hexdigest())
             originals = vectors[members]
             if copy == 0:
                 texts, doc_vectors, cosine = [rows[i]["text"] for i in members], originals, None
