@@ -2,10 +2,11 @@
 
 Each role's prompt (answer, check, condense) starts with the same instructions and examples, 390-620 tokens. Within a
 process llama.cpp keeps them processed between questions; a new process (an ``assistant ask``, a script calling
-``answer()``, the page's start) had to process them again before its first answer: about 50 s for the three roles on
-this machine's slow days. The first process to use a role saves its context's sequence state (the tokens and their
-KV cache, 11-18 MB); later ones restore it in a hundredth of a second. llama-cpp-python reuses a restored prefix only
-as far as a new prompt's tokens match it, so an edited prompt file costs processing time, never a wrong answer.
+``answer()``, the page's start) had to process them again before its first answer: the page's warm-up of the three
+roles took 52 s on a slow day here, loading the model included. The first process to use a role saves its context's
+sequence state (the tokens and their KV cache, 11-18 MB); later ones restore it in a hundredth of a second.
+llama-cpp-python reuses a restored prefix only as far as a new prompt's tokens match it, so an edited prompt file
+costs processing time, never a wrong answer.
 """
 
 from __future__ import annotations
